@@ -248,3 +248,42 @@ def plot_lengths(lengths: Sequence[int] | np.ndarray, maxlen: int, ax=None):
     ax.set_ylabel("texts")
     ax.legend()
     return ax
+
+
+def predict_logits(
+    model,
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 32,
+    progress: bool = False,
+) -> np.ndarray:
+    """Logits for ``texts``, in their order, shape ``(len(texts), num_labels)``.
+
+    Texts are sorted by length so each batch pads little, then put back in order:
+    the fastest way to run many texts through a model on a CPU.
+
+    >>> logits = predict_logits(model, encoder, test.texts)  # doctest: +SKIP
+    >>> accuracy = (logits.argmax(1) == test.labels).mean()
+    """
+    ids = encoder.encode(texts)
+    order = np.argsort([len(row) for row in ids], kind="stable")
+    batches = range(0, len(ids), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc="predicting", unit="batch")
+    out = []
+    for start in batches:
+        rows = [ids[i] for i in order[start : start + batch_size]]
+        width = max(len(row) for row in rows)
+        input_ids = np.full((len(rows), width), encoder.pad_token_id, dtype=np.int32)
+        mask = np.zeros((len(rows), width), dtype=np.int32)
+        for r, row in enumerate(rows):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        output = model({"input_ids": input_ids, "attention_mask": mask}, training=False)
+        out.append(np.asarray(getattr(output, "logits", output)))
+    logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
+    logits[order] = np.concatenate(out)
+    return logits
