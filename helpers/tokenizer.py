@@ -186,8 +186,12 @@ class TextEncoder:
         return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _bucket_boundaries(maxlen: int, width: int = 32) -> list[int]:
-    """Length limits of the buckets: one bucket per ``width`` tokens up to ``maxlen``."""
+def _bucket_boundaries(maxlen: int, buckets: int = 16) -> list[int]:
+    """Length limits of the buckets: ``buckets`` equal slices of ``0..maxlen`` (at least 8 tokens wide).
+
+    More buckets mean less padding but more part-filled batches at the end of an epoch.
+    """
+    width = max(8, maxlen // buckets)
     return list(range(width + 1, maxlen + 1, width))
 
 
