@@ -1,0 +1,189 @@
+"""Train a classifier with the 1cycle policy: ``fit_onecycle``, and what it records.
+
+    >>> from helpers.train import fit_onecycle
+    >>> history = fit_onecycle(model, train_batches, val_batches, lr_max=1e-4, epochs=3)  # doctest: +SKIP
+    >>> history.plot_schedule(); history.plot_history()                                   # doctest: +SKIP
+
+Scale-out: pass any ``tf.distribute.Strategy``. The model must be created AND compiled
+inside ``strategy.scope()``, so that its variables (and the optimizer's) live on every
+replica; ``build_in_scope`` does that for you. Batches are split across the replicas, so
+the dataset's ``batch_size`` is the global batch size.
+
+    >>> strategy = tf.distribute.MirroredStrategy()                                    # doctest: +SKIP
+    >>> model = build_in_scope(strategy, lambda: load_classifier("minilm-l6", names))  # doctest: +SKIP
+    >>> fit_onecycle(model, train_batches, lr_max=1e-4, epochs=2, strategy=strategy)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+import numpy as np
+
+from helpers.backend import keras, tf
+from helpers.schedule import OneCycleScheduler, check_optimizer
+
+T = TypeVar("T")
+
+
+@dataclass
+class TrainingHistory:
+    """Per-batch ``lrs``, ``moms``, ``losses`` and per-epoch ``epochs`` metrics of one training run.
+
+    ``epochs`` maps Keras' names (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``)
+    to one value per epoch. ``best_epoch`` (0-based) is the epoch with the lowest
+    validation loss, ``None`` without validation data.
+
+    >>> history.epochs["val_accuracy"][-1]        # doctest: +SKIP
+    0.91
+    """
+
+    lrs: np.ndarray
+    moms: np.ndarray
+    losses: np.ndarray
+    epochs: dict[str, list[float]]
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    checkpoint: Path | None = None
+
+    def plot_schedule(self):
+        """Learning rate and momentum against training step, two panels; returns the figure."""
+        import matplotlib.pyplot as plt
+
+        fig, (ax_lr, ax_mom) = plt.subplots(1, 2, figsize=(10, 3.5))
+        steps = np.arange(len(self.lrs))
+        ax_lr.plot(steps, self.lrs, color="#4c72b0")
+        ax_lr.set(xlabel="step (batch)", ylabel="learning rate", title="learning rate")
+        ax_mom.plot(steps, self.moms, color="#c44e52")
+        ax_mom.set(xlabel="step (batch)", ylabel="momentum", title="momentum (beta_1 for Adam)")
+        fig.tight_layout()
+        return fig
+
+    def plot_history(self):
+        """Loss and accuracy per epoch, training vs validation, two panels; returns the figure."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for ax, metric in zip(axes, ("loss", "accuracy")):
+            for prefix, style in (("", "o-"), ("val_", "s--")):
+                values = self.epochs.get(prefix + metric)
+                if values:
+                    ax.plot(np.arange(1, len(values) + 1), values, style, label=("validation" if prefix else "training"))
+            if self.best_epoch is not None:
+                ax.axvline(self.best_epoch + 1, color="gray", linestyle=":", label="best (lowest val loss)")
+            ax.set(xlabel="epoch", ylabel=metric, title=metric)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
+        fig.tight_layout()
+        return fig
+
+
+def build_in_scope(strategy: tf.distribute.Strategy, fn: Callable[[], T]) -> T:
+    """Call ``fn`` (which creates and compiles a model) inside ``strategy.scope()``.
+
+    >>> model = build_in_scope(strategy, lambda: load_classifier("minilm-l6", names))  # doctest: +SKIP
+    """
+    with strategy.scope():
+        return fn()
+
+
+def check_strategy(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
+    """Raise a clear error if the model or its optimizer was not created under ``strategy``."""
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy, not {type(strategy).__name__}.")
+    for what, variable in (("model", model.weights[0] if model.weights else None),
+                           ("optimizer", check_optimizer(model).iterations)):
+        if variable is None or not strategy.extended.variable_created_in_scope(variable):
+            raise ValueError(
+                f"The {what}'s variables were not created under this strategy. Create AND compile "
+                "the model inside its scope: model = build_in_scope(strategy, lambda: "
+                "load_classifier(...)), or `with strategy.scope(): ...`."
+            )
+
+
+def count_batches(data: tf.data.Dataset) -> int:
+    """Batches in one pass over ``data`` (counted by iterating when tf.data cannot tell).
+
+    >>> count_batches(encoder.dataset(texts, labels, batch_size=16))  # doctest: +SKIP
+    142
+    """
+    n = int(data.cardinality())
+    if n == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError("The dataset repeats forever; give one epoch of batches (no .repeat()).")
+    if n == int(tf.data.UNKNOWN_CARDINALITY):
+        n = int(data.reduce(np.int64(0), lambda count, _: count + 1))
+    if n == 0:
+        raise ValueError("The training dataset is empty.")
+    return n
+
+
+def fit_onecycle(
+    model: keras.Model,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset | None = None,
+    *,
+    lr_max: float,
+    epochs: int,
+    div: float = 25.0,
+    div_final: float = 1e4,
+    pct_start: float = 0.25,
+    moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
+    checkpoint_dir: str | Path | None = None,
+    restore_best: bool = True,
+    early_stopping_patience: int | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 1,
+) -> TrainingHistory:
+    """``model.fit`` for ``epochs`` with a 1cycle schedule (see ``helpers.schedule.one_cycle``).
+
+    With ``val_data``: ``checkpoint_dir`` keeps the weights of the epoch with the lowest
+    validation loss in ``checkpoint_dir/best.weights.h5``, and loads them back at the end
+    if ``restore_best``; ``early_stopping_patience`` stops after that many epochs without
+    a better validation loss (and, with ``restore_best``, ends on the best weights).
+    Extra Keras ``callbacks`` (e.g. TensorBoard) run after the scheduler.
+
+    >>> history = fit_onecycle(model, train, val, lr_max=5e-5, epochs=3,
+    ...                        checkpoint_dir="checkpoints", early_stopping_patience=1)  # doctest: +SKIP
+    """
+    check_optimizer(model)
+    if epochs < 1 or not lr_max > 0:
+        raise ValueError(f"Need epochs >= 1 and lr_max > 0; got epochs={epochs}, lr_max={lr_max}.")
+    if val_data is None and (checkpoint_dir is not None or early_stopping_patience is not None):
+        raise ValueError("checkpoint_dir and early_stopping_patience watch the validation loss: pass val_data.")
+    if strategy is not None:
+        check_strategy(model, strategy)
+
+    total = epochs * count_batches(train_data)
+    scheduler = OneCycleScheduler(max(total, 2), lr_max, div=div, div_final=div_final, pct_start=pct_start, moms=moms)
+    callbacks = [scheduler, *callbacks]
+    path = None
+    if checkpoint_dir is not None:
+        path = Path(checkpoint_dir) / "best.weights.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            str(path), monitor="val_loss", save_best_only=True, save_weights_only=True))
+    stopper = None
+    if early_stopping_patience is not None:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=early_stopping_patience,
+            restore_best_weights=restore_best and path is None)  # else the checkpoint restores
+        callbacks.append(stopper)
+
+    keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
+                              callbacks=callbacks, verbose=verbose)
+    if path is not None and restore_best and path.exists():  # no file if val loss was never finite
+        model.load_weights(str(path))
+    epoch_logs = {name: [float(v) for v in values] for name, values in keras_history.history.items()}
+    val_loss = epoch_logs.get("val_loss")
+    return TrainingHistory(
+        lrs=np.array(scheduler.lrs), moms=np.array(scheduler.moms), losses=np.array(scheduler.losses),
+        epochs=epoch_logs,
+        best_epoch=int(np.argmin(val_loss)) if val_loss else None,
+        stopped_early=bool(stopper is not None and stopper.stopped_epoch > 0),
+        checkpoint=path,
+    )
