@@ -15,6 +15,7 @@ the same batch ("bucketing"), removes most of that waste.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -55,8 +56,13 @@ class TextEncoder:
         >>> TextEncoder.from_model("minilm-l6").maxlen
         256
         """
-        source = name if isinstance(name, ModelSource) else resolve_model(name)
-        return cls(AutoTokenizer.from_pretrained(source.path, use_fast=True), maxlen)
+        if isinstance(name, ModelSource):
+            path = name.path
+        elif Path(name).is_dir():  # a model folder, or one that holds only tokenizer files
+            path = Path(name)
+        else:
+            path = resolve_model(name).path
+        return cls(AutoTokenizer.from_pretrained(path, use_fast=True), maxlen)
 
     @property
     def pad_token_id(self) -> int:
@@ -181,6 +187,11 @@ class TextEncoder:
                 padding_values=pad_values,
                 pad_to_bucket_boundary=False,
             )
+            # Each bucket ends with one part-filled batch, so the count is fixed: tell tf.data,
+            # so progress bars show a total and schedules know the number of steps.
+            per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+            n_batches = int(sum(-(-count // batch_size) for count in per_bucket))
+            ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
         else:
             ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=pad_values)
         return ds.prefetch(tf.data.AUTOTUNE)
@@ -270,6 +281,7 @@ def predict_logits(
     >>> logits = predict_logits(model, encoder, test.texts)  # doctest: +SKIP
     >>> accuracy = (logits.argmax(1) == test.labels).mean()
     """
+    forward = compiled_forward(model)
     ids = encoder.encode(texts)
     order = np.argsort([len(row) for row in ids], kind="stable")
     batches = range(0, len(ids), batch_size)
@@ -286,8 +298,34 @@ def predict_logits(
         for r, row in enumerate(rows):
             input_ids[r, : len(row)] = row
             mask[r, : len(row)] = 1
-        output = model({"input_ids": input_ids, "attention_mask": mask}, training=False)
-        out.append(np.asarray(getattr(output, "logits", output)))
+        out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
     logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
     logits[order] = np.concatenate(out)
     return logits
+
+
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def compiled_forward(model):
+    """``model``'s inference pass as one TensorFlow graph for any batch shape.
+
+    Traced once per model, then about twice as fast as calling the model eagerly on a
+    CPU. Cached per model without keeping the model alive; it reads the model's current
+    weights, so it stays right while the model trains.
+
+    >>> logits = compiled_forward(model)({"input_ids": ids, "attention_mask": mask})  # doctest: +SKIP
+    """
+    forward = _COMPILED.get(model)
+    if forward is None:
+        ref = weakref.ref(model)
+        spec = {"input_ids": tf.TensorSpec([None, None], tf.int32),
+                "attention_mask": tf.TensorSpec([None, None], tf.int32)}
+
+        @tf.function(input_signature=[spec])
+        def forward(inputs):
+            output = ref()(inputs, training=False)
+            return getattr(output, "logits", output)
+
+        _COMPILED[model] = forward
+    return forward

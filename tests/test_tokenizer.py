@@ -79,6 +79,7 @@ def test_bucketed_epoch_holds_every_text_exactly_once_with_its_own_ids(encoder):
                 assert row[mask == 1].tolist() == expected[int(label)]
                 seen.append(int(label))
         assert sorted(seen) == labels.tolist()
+    assert ds.cardinality() == sum(1 for _ in ds)  # the declared number of batches is right
 
 
 def test_bucketing_groups_similar_lengths(encoder):
