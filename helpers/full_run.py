@@ -1,0 +1,193 @@
+"""The whole recipe in one call: data -> LR finder -> 1cycle training -> evaluation -> predictor.
+
+Two ways to run it:
+
+- ``evaluate_on="val"``: train on 80% of the training set and score the other 20%. This
+  is how settings (``maxlen``, epochs, learning rate, truncation) are chosen, without
+  looking at the test set.
+- ``evaluate_on="test"``: train on the whole training set with chosen settings and score
+  the 1,502 test messages once, at the end of the last epoch. Saves the predictor to
+  ``artifacts/predictor/`` and the record to ``bench/results.json`` under ``full_run``.
+
+From a shell::
+
+    python -m helpers.full_run --evaluate-on test            # the full run, ~18 min on 2 CPU cores
+    python -m helpers.full_run --evaluate-on val --maxlen 128 --epochs 4
+
+From Python:
+
+    >>> from helpers.full_run import RunSettings, full_run
+    >>> record = full_run(RunSettings(epochs=1), evaluate_on="val")  # doctest: +SKIP
+    >>> record["accuracy"]                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import platform
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Literal
+
+import helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides a run's result. Defaults: the settings chosen on validation."""
+
+    model: str = "minilm-l6"
+    maxlen: int = 256
+    batch_size: int = 16
+    epochs: int = 3
+    lr_max: float | None = None  # None: take the LR finder's suggestion below
+    lr_suggestion: str = "valley"
+    lr_find_steps: int = 50
+    padding: Literal["dynamic", "static"] = "dynamic"
+    remove: tuple[str, ...] = ()
+    seed: int = 42
+    val_size: float = 0.2  # used when evaluating on a validation split
+
+
+@contextmanager
+def _phase(seconds: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    seconds[name] = round(time.perf_counter() - start, 1)
+    print(f"[{name}] {seconds[name]:.0f} s", flush=True)
+
+
+def full_run(
+    settings: RunSettings = RunSettings(),
+    *,
+    evaluate_on: Literal["val", "test"] = "test",
+    limit: int | None = None,
+    predictor_dir: str | Path | None = ROOT / "artifacts" / "predictor",
+    verbose: int = 1,
+) -> dict:
+    """Run the recipe once and return its record (accuracy, seconds per phase, settings).
+
+    ``limit`` keeps only the first ``limit`` training and evaluation texts (a smoke run).
+
+    >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
+    """
+    if evaluate_on not in ("val", "test"):
+        raise ValueError(f"evaluate_on must be 'val' or 'test', not {evaluate_on!r}.")
+    from helpers.backend import keras, tf, transformers
+    from helpers.data import LabeledTexts, load_newsgroups, train_val_split
+    from helpers.evaluate import validate
+    from helpers.model import load_classifier
+    from helpers.predictor import get_predictor
+    from helpers.schedule import lr_find
+    from helpers.tokenizer import TextEncoder
+    from helpers.train import fit_onecycle
+
+    s = settings
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    keras.utils.set_random_seed(s.seed)
+
+    with _phase(seconds, "data"):
+        train, test = load_newsgroups(remove=s.remove)
+        if evaluate_on == "val":
+            train, held_out = train_val_split(train, val_size=s.val_size, seed=s.seed)
+        else:
+            held_out = test
+        if limit:
+            cut = lambda d: LabeledTexts(d.texts[:limit], d.labels[:limit], d.class_names)  # noqa: E731
+            train, held_out = cut(train), cut(held_out)
+        encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
+        train_data = encoder.dataset(
+            train.texts, train.labels, batch_size=s.batch_size, padding=s.padding,
+            shuffle=True, seed=s.seed,
+        )
+        model = load_classifier(s.model, train.class_names, seed=s.seed)
+
+    with _phase(seconds, "lr_find"):
+        finder = lr_find(model, train_data, num_steps=s.lr_find_steps, progress=verbose > 0)
+        lr_max = s.lr_max or finder.suggestions[s.lr_suggestion]
+        print(f"LR finder suggestions: { {k: f'{v:.2e}' for k, v in finder.suggestions.items()} }"
+              f" -> lr_max = {lr_max:.2e}", flush=True)
+
+    with _phase(seconds, "train"):
+        history = fit_onecycle(model, train_data, lr_max=lr_max, epochs=s.epochs, verbose=verbose)
+
+    with _phase(seconds, "evaluate"):
+        result = validate(model, encoder, held_out.texts, held_out.labels, held_out.class_names)
+
+    if predictor_dir and evaluate_on == "test" and not limit:
+        with _phase(seconds, "save"):
+            get_predictor(model, encoder, train.class_names).save(predictor_dir)
+
+    seconds["total"] = round(time.perf_counter() - started, 1)
+    record = {
+        "evaluate_on": evaluate_on,
+        "accuracy": round(float(result.accuracy), 4),
+        "n_train": len(train),
+        "n_eval": len(held_out),
+        "seconds": seconds,
+        "lr_max": float(lr_max),
+        "lr_suggestions": {k: float(v) for k, v in finder.suggestions.items()},
+        "train_loss_per_epoch": [round(v, 4) for v in history.epochs.get("loss", [])],
+        "settings": dataclasses.asdict(s),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, "
+                   f"{'GPU' if tf.config.list_physical_devices('GPU') else 'no GPU'}",
+        "versions": {"tensorflow": tf.__version__, "transformers": transformers.__version__,
+                     "helpers": helpers.__version__},
+    }
+    print(json.dumps({k: record[k] for k in ("evaluate_on", "accuracy", "seconds")}), flush=True)
+    return record
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def save_record(record: dict, key: str, path: Path = RESULTS) -> None:
+    """Merge ``record`` into ``bench/results.json`` under ``key`` (other keys are kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    results[key] = record
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``python -m helpers.full_run --help``."""
+    defaults = RunSettings()
+    parser = argparse.ArgumentParser(prog="python -m helpers.full_run", description=__doc__.split("\n")[0])
+    parser.add_argument("--evaluate-on", choices=["val", "test"], default="test")
+    parser.add_argument("--limit", type=int, default=None, help="smoke run on the first N texts")
+    parser.add_argument("--record", default=None,
+                        help="key to store the record under in bench/results.json "
+                             "(default: full_run for test runs, none for validation runs)")
+    for field in dataclasses.fields(RunSettings):
+        value = getattr(defaults, field.name)
+        if isinstance(value, tuple):
+            parser.add_argument(f"--{field.name.replace('_', '-')}", nargs="*", default=value)
+        else:
+            kind = float if field.name == "lr_max" else type(value)
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=value)
+    args = parser.parse_args(argv)
+    settings = RunSettings(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v)
+                              for f in dataclasses.fields(RunSettings)})
+    record = full_run(settings, evaluate_on=args.evaluate_on, limit=args.limit)
+    key = args.record or ("full_run" if args.evaluate_on == "test" and not args.limit else None)
+    if key:
+        save_record(record, key)
+        print(f"record saved to {RESULTS} under {key!r}")
+
+
+if __name__ == "__main__":
+    main()
