@@ -3,7 +3,7 @@
 The tutorial's models plus newer TF-capable families. Architecture facts come from each
 model's published ``config.json`` (copied below: configs cannot be downloaded offline) or,
 for the embedded model, its real file. Parameter counts are counted on a model built from
-the config. Cost per example: ``bench/bench_models.py``.
+the config. Cost per example: ``helpers.costs.cost_table``.
 
     >>> from helpers.registry import model_registry, check_compatibility
     >>> model_registry()[["name", "parameters", "available"]]        # doctest: +SKIP
@@ -147,7 +147,7 @@ def _counted(name: str) -> tuple[int, int]:
 def recommend(parameters: int, arch: dict) -> dict:
     """Rule-of-thumb ``maxlen`` and batch size for a 2-core CPU and a 16 GB GPU.
 
-    CPU: time is the limit, so short inputs (seconds measured by ``bench/bench_models.py``).
+    CPU: time is the limit, so short inputs (seconds measured by ``helpers.costs.cost_table``).
     GPU: memory is. Adam training in fp32 keeps 16 bytes per parameter, and each example
     keeps about ``layers*seq*hidden*(68 + 10*heads*seq/hidden)`` bytes of activations
     (Korthikanti et al. 2022, doubled for fp32); the batch is the largest power of two

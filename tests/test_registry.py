@@ -138,3 +138,21 @@ def test_reloaded_logits_that_differ_fail_the_check(monkeypatch):
 def test_unknown_family_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown families.*choose from"):
         registry.check_compatibility(["gpt-17"])
+
+
+def test_flops_estimate_counts_matmuls_and_attention():
+    from helpers.costs import flops_per_example
+
+    layers, hidden, ffn, seq = 6, 384, 1536, 128
+    infer, train = flops_per_example({"layers": layers, "hidden_size": hidden, "ffn_size": ffn}, seq)
+    expected = 2 * layers * seq * (4 * hidden**2 + 2 * hidden * ffn) + 4 * layers * seq**2 * hidden
+    assert infer == expected and train == 3 * expected
+    longer, _ = flops_per_example({"layers": layers, "hidden_size": hidden, "ffn_size": ffn}, 2 * seq)
+    assert longer > 2 * infer  # attention grows with the square of the length
+
+
+def test_measure_times_training_and_inference_at_exactly_maxlen(tiny_classifier, encoder):
+    from helpers.costs import measure
+
+    train, infer = measure(tiny_classifier(num_labels=2), encoder, batch_size=2, steps=1)
+    assert 0 < infer and 0 < train
