@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
-from helpers.tokenizer import TextEncoder, predict_logits
+from helpers.inspection import class_probabilities
+from helpers.tokenizer import TextEncoder
 
 
 @dataclass
@@ -100,12 +101,10 @@ def validate(
     if labels.min() < 0 or labels.max() >= len(class_names):
         raise ValueError(f"labels must be in 0..{len(class_names) - 1} (one per class name); "
                          f"got {labels.min()}..{labels.max()}.")
-    logits = predict_logits(model, encoder, texts, batch_size=batch_size)
-    if logits.shape[1] != len(class_names):
-        raise ValueError(f"The model has {logits.shape[1]} outputs but {len(class_names)} class names "
-                         "were given: pass the class names the model was trained with.")
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))  # softmax, safe from overflow
-    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities = class_probabilities(model, encoder, texts, batch_size=batch_size)
+    if probabilities.shape[1] != len(class_names):
+        raise ValueError(f"The model has {probabilities.shape[1]} outputs but {len(class_names)} class "
+                         "names were given: pass the class names the model was trained with.")
     predictions = probabilities.argmax(axis=1)
     ids = list(range(len(class_names)))
     report = classification_report(labels, predictions, labels=ids, target_names=class_names,

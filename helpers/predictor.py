@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from scipy.special import softmax
 
 if TYPE_CHECKING:
     from helpers.tokenizer import TextEncoder
@@ -80,7 +79,7 @@ class Predictor:
         >>> predictor.predict_proba("the patient's fever").round(2)
         array([0.01, 0.02, 0.95, 0.02], dtype=float32)
         """
-        from helpers.tokenizer import predict_logits
+        from helpers.inspection import class_probabilities
 
         if isinstance(texts, str):
             return self.predict_proba([texts], progress=False)[0]
@@ -89,9 +88,9 @@ class Predictor:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         if progress is None:
             progress = len(texts) >= PROGRESS_FROM
-        logits = predict_logits(self.model, self.encoder, texts,
-                                batch_size=self.batch_size, progress=progress)
-        return softmax(logits.astype(np.float64), axis=1).astype(np.float32)
+        probabilities = class_probabilities(self.model, self.encoder, texts,
+                                            batch_size=self.batch_size, progress=progress)
+        return probabilities.astype(np.float32)
 
     def predict(self, texts: str | Sequence[str], *,
                 progress: bool | None = None) -> str | list[str]:
