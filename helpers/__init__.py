@@ -18,6 +18,7 @@ Modules, one concept each, in the order of the tutorial:
 - ``helpers.predictor``  ``get_predictor`` / ``load_predictor``: predict, save, reload
 - ``helpers.explain``    ``explain`` (LIME) and ``explain_gradients``
 - ``helpers.full_run``   the whole recipe in one call, timed
+- ``helpers.files``      checksums and atomic JSON writes
 - ``helpers.backend``    the one place that imports TensorFlow and transformers' TF code
 """
 

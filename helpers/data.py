@@ -37,6 +37,8 @@ from sklearn.datasets._twenty_newsgroups import (
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from helpers.files import sha256, write_json
+
 TUTORIAL_CATEGORIES = ["alt.atheism", "soc.religion.christian", "comp.graphics", "sci.med"]
 NEWSGROUPS_CATEGORIES = [
     "alt.atheism", "comp.graphics", "comp.os.ms-windows.misc", "comp.sys.ibm.pc.hardware",
@@ -206,7 +208,7 @@ def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
 
     pkz = Path(get_data_home()) / _SKLEARN_PKZ
     record = _read_json(cache / _PKZ_RECORD)
-    if pkz.is_file() and record.get("path") == str(pkz) and record.get("sha256") == _sha256(pkz):
+    if pkz.is_file() and record.get("path") == str(pkz) and record.get("sha256") == sha256(pkz):
         return pkz
     if pkz.exists():  # fetch_20newsgroups would unpickle it, so skip the downloader too
         looked.append(f"{pkz} (ignored and never unpickled: this project did not write it; "
@@ -219,7 +221,7 @@ def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
         except (OSError, HTTPException) as e:  # URLError, timeouts, refused connections...
             looked.append(f"{pkz} (not there); scikit-learn's downloader failed: {e}")
         else:
-            _write_json(cache / _PKZ_RECORD, {"path": str(pkz), "sha256": _sha256(pkz)})
+            write_json(cache / _PKZ_RECORD, {"path": str(pkz), "sha256": sha256(pkz)})
             return pkz
     where = "\n  - ".join(looked)
     raise FileNotFoundError(
@@ -237,14 +239,6 @@ def _read_trusted_pkz(pkz: Path, cache: Path) -> dict[str, Any]:
     return pickle.loads(zlib.decompress(raw))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _archive_sha256(archive: Path, cache: Path) -> str:
     """The archive's sha256, remembered by path, size and mtime: 14 MB are hashed once."""
     stat = archive.stat()
@@ -252,8 +246,8 @@ def _archive_sha256(archive: Path, cache: Path) -> str:
     memo_file = cache / "archive-sha256.json"
     memo = _read_json(memo_file)
     if key not in memo:
-        memo[key] = _sha256(archive)
-        _write_json(memo_file, memo)
+        memo[key] = sha256(archive)
+        write_json(memo_file, memo)
     return memo[key]
 
 
@@ -262,13 +256,6 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):  # missing or corrupt: start afresh
         return {}
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
 
 
 def _unpack(archive: Path, cache: Path) -> Path:

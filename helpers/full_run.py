@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator, Literal
 
 import helpers
+from helpers.files import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -159,12 +160,9 @@ def _cpu_count() -> int:
 
 def save_record(record: dict, key: str, path: Path = RESULTS) -> None:
     """Merge ``record`` into ``bench/results.json`` under ``key`` (other keys are kept)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(path.read_text()) if path.is_file() else {}
     results[key] = record
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    tmp.replace(path)
+    write_json(path, results)
 
 
 def _lr_or_auto(value: str) -> float | None:

@@ -16,7 +16,6 @@ TensorFlow is imported only once a model is needed, so a bad folder fails in a b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+from helpers.files import sha256
 
 if TYPE_CHECKING:
     from helpers.tokenizer import TextEncoder
@@ -214,7 +215,7 @@ def _verify_files(directory: Path, files: dict) -> None:
         if ".." in Path(name).parts or not path.is_file():
             raise PredictorLoadError(f"{directory} is incomplete: {name} is missing. Re-save the "
                                      "predictor (or copy the whole folder again).")
-        actual = _sha256(path)
+        actual = sha256(path)
         if actual != expected:
             raise PredictorLoadError(
                 f"{path} is corrupted or was changed after saving (sha256 {actual[:12]}..., "
@@ -231,7 +232,7 @@ def _check_replaceable(target: Path) -> None:
 
 
 def _write_manifest(directory: Path, fields: dict) -> None:
-    files = {p.relative_to(directory).as_posix(): _sha256(p)
+    files = {p.relative_to(directory).as_posix(): sha256(p)
              for p in sorted(directory.rglob("*")) if p.is_file()}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **fields, "files": files}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -262,14 +263,6 @@ def is_pickle(path: str | os.PathLike) -> bool:
     with open(path, "rb") as f:
         head = f.read(2)
     return Path(path).suffix in _PICKLE_SUFFIXES or head in _PICKLE_HEADERS
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _library_versions() -> dict[str, str]:
