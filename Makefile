@@ -27,13 +27,18 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: $(KERNEL)')"
 	@touch $@
 
-# The main job: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
-# saves artifacts/predictor/ and the record in bench/results.json (full_run).
+# The main job: every notebook, in order, headless, in full mode (notebook 04 is the
+# training step: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
+# it saves artifacts/predictor/ and the record in bench/results.json under full_run).
+# Executed copies: artifacts/executed/; one-page summary: artifacts/summary.md.
 run: $(STAMP)
-	$(PY) -m helpers.full_run --evaluate-on test
+	$(PY) -m helpers.suite --mode full
 
+# Unit tests, then every notebook in smoke mode (nbval: no cell may fail; cells marked
+# NBVAL_CHECK_OUTPUT must print what the committed notebook shows).
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	NOTEBOOK_MODE=smoke HELPERS_PROGRESS=text $(PY) -m pytest -q -p no:cacheprovider \
+		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # Benchmarks (training speed, model costs, prediction and explanation speed):
 # bench/results.json and bench/results.md. BENCH_ARGS=--quick for a shorter run.

@@ -10,17 +10,44 @@ Every other module gets ``tf`` and ``keras`` from here, so a different backend
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 
 import helpers  # noqa: F401  (sets TF_USE_LEGACY_KERAS=1 before TensorFlow loads)
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) hides what matters
-# to a learner; errors still show. A user who wants it back sets TF_CPP_MIN_LOG_LEVEL=0.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# to a learner. A user who wants it back sets TF_CPP_MIN_LOG_LEVEL=0.
+_QUIET = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2") != "0"
 
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+
+@contextlib.contextmanager
+def _native_stderr_silenced(active: bool):
+    """Send what C++ code writes to file descriptor 2 to /dev/null for the block.
+
+    TF 2.21 logs its start-up lines through absl before it reads TF_CPP_MIN_LOG_LEVEL, so
+    the variable alone does not silence them. Python exceptions are unaffected.
+    """
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with _native_stderr_silenced(_QUIET):
+    import tensorflow as tf  # noqa: E402
+    import tf_keras as keras  # noqa: E402
+
+    tf.constant(0)  # starts the runtime now: it probes for CUDA and prints while doing so
 
 if tf.keras.__name__.split(".")[0] != "tf_keras":  # pragma: no cover - needs a bad session
     raise ImportError(
@@ -45,6 +72,9 @@ from transformers.modeling_tf_pytorch_utils import (  # noqa: E402
 # purpose (README: "The pinned stack"), so the warning only adds noise for learners.
 warnings.filterwarnings("ignore", message=".*TensorFlow and JAX classes are deprecated.*")
 transformers.logging.set_verbosity_error()
+# tf_keras warns when a model reuses one unseeded initializer for several weights, which
+# every transformers model does; the weights are then overwritten by pretrained ones anyway.
+warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
 
 __all__ = [
     "tf",

@@ -280,21 +280,31 @@ def _render_html(exp: Explanation) -> str:
     parts.append(html.escape(text[pos : exp.visible_chars]))
     if exp.visible_chars < len(text):
         parts.append(f'<span style="color:#999">{html.escape(text[exp.visible_chars:])}</span>')
-    probs = "".join(
-        f"<tr><td>{html.escape(name)}{' ←' if name == exp.class_name else ''}</td>"
-        f"<td>{p:.3f}</td><td><div style='background:#4c72b0;height:0.8em;width:{p * 150:.0f}px'>"
-        "</div></td></tr>" for name, p in zip(exp.class_names, exp.probabilities))
+    probs = probability_table(exp.class_names, exp.probabilities, mark=exp.class_name)
     rows = "".join(f"<tr><td>{html.escape(word)}</td><td style='background:{_color(w / scale)}'>"
                    f"{w:+.3g}</td></tr>" for word, w in exp.weights[:20])
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in exp.notes)
     return (
         f"<div><p><b>{html.escape(exp.method)}</b>: why <b>{html.escape(exp.class_name)}</b> "
         f"(predicted: {html.escape(exp.predicted)}). Green supports it, red speaks against.</p>"
-        f"<table>{probs}</table>"
+        f"{probs}"
         "<div style='white-space:pre-wrap;max-height:30em;overflow:auto;border:1px solid #ddd;"
         f"padding:0.5em;line-height:1.6'>{''.join(parts)}</div>"
         f"<ul>{notes}</ul><table><tr><th>word</th><th>weight</th></tr>{rows}</table></div>"
     )
+
+
+def probability_table(class_names: list[str], probabilities, mark: str | None = None) -> str:
+    """HTML: one row per class with its probability and a bar; ``mark`` gets an arrow.
+
+    >>> probability_table(["a", "b"], [0.9, 0.1], mark="a").count("<tr>")
+    2
+    """
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}{' ←' if name == mark else ''}</td><td>{p:.3f}</td>"
+        f"<td><div style='background:#4c72b0;height:0.8em;width:{p * 150:.0f}px'></div></td></tr>"
+        for name, p in zip(class_names, probabilities))
+    return f"<table>{rows}</table>"
 
 
 def _color(x: float) -> str:

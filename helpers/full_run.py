@@ -62,11 +62,27 @@ class RunSettings:
 
 
 @contextmanager
-def _phase(seconds: dict[str, float], name: str) -> Iterator[None]:
+def phase(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Time the ``with`` block into ``seconds[name]`` (rounded to 0.1 s) and print it.
+
+    >>> seconds = {}
+    >>> with phase(seconds, "train"):
+    ...     history = fit_onecycle(model, batches, lr_max=1e-4, epochs=1)  # doctest: +SKIP
+    [train] 250 s
+    """
     start = time.perf_counter()
     yield
     seconds[name] = round(time.perf_counter() - start, 1)
     print(f"[{name}] {seconds[name]:.0f} s", flush=True)
+
+
+def training_batches(encoder, data, settings: RunSettings):
+    """Shuffled training batches of ``data`` as ``settings`` say (batch size, padding, seed).
+
+    >>> batches = training_batches(encoder, train, RunSettings())  # doctest: +SKIP
+    """
+    return encoder.dataset(data.texts, data.labels, batch_size=settings.batch_size,
+                           padding=settings.padding, shuffle=True, seed=settings.seed)
 
 
 def full_run(
@@ -74,21 +90,25 @@ def full_run(
     *,
     evaluate_on: Literal["val", "test"] = "test",
     limit: int | None = None,
+    data: tuple | None = None,
     predictor_dir: str | Path | None = ROOT / "artifacts" / "predictor",
     verbose: int = 1,
 ) -> dict:
     """Run the recipe once and return its record (accuracy, seconds per phase, settings).
 
-    ``limit`` keeps only the first ``limit`` training and evaluation texts (a smoke run).
+    ``limit`` keeps a stratified ``limit`` of the training and evaluation texts (a smoke
+    run); ``data`` gives your own ``(train, test)`` pair instead of the tutorial's task.
+    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``.
 
     >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
     """
     if evaluate_on not in ("val", "test"):
         raise ValueError(f"evaluate_on must be 'val' or 'test', not {evaluate_on!r}.")
-    from helpers.backend import keras, tf, transformers
-    from helpers.data import LabeledTexts, load_newsgroups, train_val_split
+    from helpers.backend import keras
+    from helpers.data import load_newsgroups, train_val_split
     from helpers.evaluate import validate
     from helpers.model import load_classifier
+    from helpers.modes import subset
     from helpers.predictor import get_predictor
     from helpers.schedule import lr_find
     from helpers.tokenizer import TextEncoder
@@ -96,60 +116,71 @@ def full_run(
 
     s = settings
     seconds: dict[str, float] = {}
-    started = time.perf_counter()
     keras.utils.set_random_seed(s.seed)
 
-    with _phase(seconds, "data"):
-        train, test = load_newsgroups(remove=s.remove)
+    with phase(seconds, "data"):
+        train, test = data or load_newsgroups(remove=s.remove)
         if evaluate_on == "val":
             train, held_out = train_val_split(train, val_size=s.val_size, seed=s.seed)
         else:
             held_out = test
-        if limit:
-            cut = lambda d: LabeledTexts(d.texts[:limit], d.labels[:limit], d.class_names)  # noqa: E731
-            train, held_out = cut(train), cut(held_out)
+        train, held_out = subset(train, limit, s.seed), subset(held_out, limit, s.seed)
         encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
-        train_data = encoder.dataset(
-            train.texts, train.labels, batch_size=s.batch_size, padding=s.padding,
-            shuffle=True, seed=s.seed,
-        )
+        train_data = training_batches(encoder, train, s)
         model = load_classifier(s.model, train.class_names, seed=s.seed)
 
-    with _phase(seconds, "lr_find"):
+    with phase(seconds, "lr_find"):
         finder = lr_find(model, train_data, num_steps=s.lr_find_steps, progress=verbose > 0)
         lr_max = s.lr_max or finder.suggestions[s.lr_suggestion]
         print(f"LR finder suggestions: { {k: f'{v:.2e}' for k, v in finder.suggestions.items()} }"
               f" -> lr_max = {lr_max:.2e}", flush=True)
 
-    with _phase(seconds, "train"):
+    with phase(seconds, "train"):
         history = fit_onecycle(model, train_data, lr_max=lr_max, epochs=s.epochs, verbose=verbose)
 
-    with _phase(seconds, "evaluate"):
+    with phase(seconds, "evaluate"):
         result = validate(model, encoder, held_out.texts, held_out.labels, held_out.class_names)
 
     if predictor_dir and evaluate_on == "test" and not limit:
-        with _phase(seconds, "save"):
+        with phase(seconds, "save"):
             get_predictor(model, encoder, train.class_names).save(predictor_dir)
 
-    seconds["total"] = round(time.perf_counter() - started, 1)
-    record = {
+    record = build_record(s, evaluate_on=evaluate_on, accuracy=result.accuracy, n_train=len(train),
+                          n_eval=len(held_out), seconds=seconds, lr_max=lr_max,
+                          lr_suggestions=finder.suggestions, train_losses=history.epochs.get("loss", []))
+    print(json.dumps({k: record[k] for k in ("evaluate_on", "accuracy", "seconds")}), flush=True)
+    return record
+
+
+def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_train: int, n_eval: int,
+                 seconds: dict[str, float], lr_max: float, lr_suggestions: dict[str, float],
+                 train_losses: list[float]) -> dict:
+    """A run's record as ``bench/results.json`` keeps it; ``seconds["total"]`` is the phases' sum.
+
+    >>> build_record(RunSettings(), evaluate_on="test", accuracy=0.95, n_train=2257, n_eval=1502,
+    ...              seconds={"train": 700.0}, lr_max=1e-4, lr_suggestions={},
+    ...              train_losses=[0.5])["seconds"]["total"]  # doctest: +SKIP
+    700.0
+    """
+    from helpers.backend import tf, transformers
+
+    seconds = {**seconds, "total": round(sum(v for k, v in seconds.items() if k != "total"), 1)}
+    return {
         "evaluate_on": evaluate_on,
-        "accuracy": round(float(result.accuracy), 4),
-        "n_train": len(train),
-        "n_eval": len(held_out),
+        "accuracy": round(float(accuracy), 4),
+        "n_train": n_train,
+        "n_eval": n_eval,
         "seconds": seconds,
         "lr_max": float(lr_max),
-        "lr_suggestions": {k: float(v) for k, v in finder.suggestions.items()},
-        "train_loss_per_epoch": [round(v, 4) for v in history.epochs.get("loss", [])],
-        "settings": dataclasses.asdict(s),
+        "lr_suggestions": {k: float(v) for k, v in lr_suggestions.items()},
+        "train_loss_per_epoch": [round(float(v), 4) for v in train_losses],
+        "settings": dataclasses.asdict(settings),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, "
                    f"{'GPU' if tf.config.list_physical_devices('GPU') else 'no GPU'}",
         "versions": {"tensorflow": tf.__version__, "transformers": transformers.__version__,
                      "helpers": helpers.__version__},
     }
-    print(json.dumps({k: record[k] for k in ("evaluate_on", "accuracy", "seconds")}), flush=True)
-    return record
 
 
 def _cpu_count() -> int:

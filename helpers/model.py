@@ -159,6 +159,7 @@ def load_classifier(
         model = TFAutoModelForSequenceClassification.from_pretrained(source.path, config=config)
     else:
         model = _from_pytorch_safetensors(source.path, config)
+    model.config.name_or_path = source.name  # the name the user gave, not a machine path
     if compile:
         compile_classifier(model, learning_rate)
     return model

@@ -311,9 +311,9 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     lrs, losses, best, avg, reason = [], [], math.inf, 0.0, "end"
     steps = range(num_steps)
     if progress:
-        from tqdm.auto import tqdm
+        from helpers.progress import progress as progress_bar
 
-        steps = tqdm(steps, desc="lr_find", unit="batch")
+        steps = progress_bar(steps, desc="lr_find", unit="batch")
     batches = iter(train_data.repeat())
     try:
         for i in steps:

@@ -286,9 +286,9 @@ def predict_logits(
     order = np.argsort([len(row) for row in ids], kind="stable")
     batches = range(0, len(ids), batch_size)
     if progress:
-        from tqdm.auto import tqdm
+        from helpers.progress import progress as progress_bar
 
-        batches = tqdm(batches, desc="predicting", unit="batch")
+        batches = progress_bar(batches, desc="predicting", unit="batch")
     out = []
     for start in batches:
         rows = [ids[i] for i in order[start : start + batch_size]]
