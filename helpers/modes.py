@@ -85,7 +85,7 @@ MODES: dict[str, RunMode] = {
     "full": RunMode("full", "a reader: the tutorial's task at full size", None, None, RunSettings(),
                     lime_samples=1000, gradient_steps=32),
     "quick": RunMode("quick", "a classroom: each notebook in about 2 minutes", 320, 200,
-                     RunSettings(maxlen=128, epochs=2, lr_max=2e-4, lr_find_steps=24),
+                     RunSettings(maxlen=128, epochs=3, lr_max=3e-4, lr_find_steps=24),
                      lime_samples=300, gradient_steps=16),
     "smoke": RunMode("smoke", "CI: tiny subsets, every cell runs", 32, 32,
                      RunSettings(maxlen=32, epochs=1, batch_size=8, lr_max=2e-4, lr_find_steps=8),

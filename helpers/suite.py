@@ -21,7 +21,7 @@ from pathlib import Path
 from helpers.artifacts import ROOT, shown
 
 NOTEBOOKS = ROOT / "notebooks"
-KERNEL_ENV = {"TQDM_DISABLE": "1"}  # widget progress bars would be stored as "0%" in outputs
+KERNEL_ENV = {"HELPERS_PROGRESS": "text"}  # a widget progress bar would be stored as "0%"
 
 
 def notebook_paths() -> list[Path]:
