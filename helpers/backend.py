@@ -47,7 +47,7 @@ with _native_stderr_silenced(_QUIET):
     import tensorflow as tf  # noqa: E402
     import tf_keras as keras  # noqa: E402
 
-    tf.constant(0)  # starts the runtime now: it probes for CUDA and prints while doing so
+    tf.config.list_physical_devices()  # probes for CUDA now (it prints while doing so), without fixing the devices, so logical-device setup stays possible
 
 if tf.keras.__name__.split(".")[0] != "tf_keras":  # pragma: no cover - needs a bad session
     raise ImportError(

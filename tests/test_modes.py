@@ -39,7 +39,8 @@ def test_modes_shrink_in_order():
     assert full.lime_samples > quick.lime_samples > smoke.lime_samples
 
 
-def test_describe_marks_the_current_mode_and_lists_every_mode():
+def test_describe_marks_the_current_mode_and_lists_every_mode(monkeypatch):
+    monkeypatch.delenv("NOTEBOOK_MODE", raising=False)  # `make test` sets it to smoke
     table = get_mode("quick").describe()
     assert list(table.columns) == ["full", "→ quick", "smoke"]
     assert table.loc["maxlen (tokens)", "→ quick"] == 128
