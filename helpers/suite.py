@@ -46,8 +46,18 @@ def scrub(text: str) -> str:
     return re.sub(r"/tmp/[\w./-]+", "<tmp>", text)
 
 
+# TensorFlow's C++ log lines ("E0000 00:00:17957... util.cc:131] oneDNN supports ..."):
+# start-up chatter written straight to the kernel's stderr, not part of the lesson.
+_NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] .*\n?", re.MULTILINE)
+
+
 def _scrub_outputs(nb) -> None:
     for cell in nb.cells:
+        if cell.get("outputs"):
+            for output in cell["outputs"]:
+                if output.get("name") == "stderr":
+                    output["text"] = _NATIVE_LOG_LINE.sub("", output["text"])
+            cell["outputs"] = [o for o in cell["outputs"] if o.get("name") != "stderr" or o["text"]]
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = scrub(output["text"])

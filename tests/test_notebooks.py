@@ -77,6 +77,22 @@ def test_scrub_removes_repository_and_home_paths(tmp_path):
     assert str(tmp_path) not in cleaned
 
 
+def test_stored_outputs_drop_tensorflow_native_log_lines_but_keep_real_stderr():
+    import nbformat
+
+    from helpers.suite import _scrub_outputs
+
+    chatter = ("E0000 00:00:1795750975.773103   16522 util.cc:131] oneDNN supports DT_INT32 only on "
+               "platforms with AVX-512. Falling back to the default Eigen-based implementation.\n")
+    cell = nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text=chatter),
+        nbformat.v4.new_output("stream", name="stderr", text=chatter + "UserWarning: check this\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="4 classes\n")])
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    _scrub_outputs(nb)
+    assert [o["text"] for o in nb.cells[0].outputs] == ["UserWarning: check this\n", "4 classes\n"]
+
+
 def test_notebooks_folder_is_where_the_suite_looks():
     assert NOTEBOOKS.is_dir() and all(p.parent == NOTEBOOKS for p in PATHS)
 
