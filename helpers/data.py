@@ -37,6 +37,7 @@ from sklearn.datasets._twenty_newsgroups import (
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from helpers.checks import InputError, check_texts
 from helpers.files import sha256, write_json
 
 TUTORIAL_CATEGORIES = ["alt.atheism", "soc.religion.christian", "comp.graphics", "sci.med"]
@@ -81,7 +82,10 @@ class LabeledTexts:
         if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
             raise ValueError(f"labels must be a 1-D array of integers, got {labels.dtype} "
                              f"of shape {labels.shape}.")
-        object.__setattr__(self, "texts", list(self.texts))  # frozen: bypass to normalise
+        texts = list(self.texts)
+        if texts:  # strings only; empty ones are allowed (sklearn's remove=... makes some)
+            check_texts(texts, where="LabeledTexts")
+        object.__setattr__(self, "texts", texts)  # frozen: bypass to normalise
         object.__setattr__(self, "labels", labels.astype(np.int64))
         object.__setattr__(self, "class_names", list(self.class_names))
         if len(self.texts) != len(labels):
@@ -330,10 +334,10 @@ def load_csv(path: PathLike, text_column: str = "text", label_column: str = "lab
     try:
         df = pd.read_csv(path, encoding=encoding, **read_csv_kwargs)
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path} is not valid {encoding} (byte {e.start}); pass the file's "
+        raise InputError(f"{path} is not valid {encoding} (byte {e.start}); pass the file's "
                          "encoding, e.g. encoding='latin-1'.") from e
     except pd.errors.ParserError as e:
-        raise ValueError(f"{path}: {str(e).strip()}. A row has more fields than the header: put "
+        raise InputError(f"{path}: {str(e).strip()}. A row has more fields than the header: put "
                          "texts that contain commas in double quotes, or pass sep=...") from e
     df.index = np.arange(1, len(df) + 1)  # data row numbers: 1 = first row after the header
     return _from_frame(df, text_column, label_column, class_names, str(path), "data rows")
@@ -352,18 +356,18 @@ def load_folder(path: PathLike, encoding: str = "utf-8") -> LabeledTexts:
         raise FileNotFoundError(f"No folder at {root}.")
     class_names = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
     if len(class_names) < 2:
-        raise ValueError(f"{root} needs one subfolder per class (at least two); "
+        raise InputError(f"{root} needs one subfolder per class (at least two); "
                          f"found {class_names}.")
     texts, labels, files = [], [], []
     for label, name in enumerate(class_names):
         class_files = sorted(p for p in (root / name).iterdir() if p.is_file() and p.name[0] != ".")
         if not class_files:
-            raise ValueError(f"{root / name} has no files: add texts or remove the folder.")
+            raise InputError(f"{root / name} has no files: add texts or remove the folder.")
         for file in class_files:
             try:
                 texts.append(file.read_text(encoding=encoding))
             except UnicodeDecodeError as e:
-                raise ValueError(f"{file} is not valid {encoding}; pass encoding=..., "
+                raise InputError(f"{file} is not valid {encoding}; pass encoding=..., "
                                  "e.g. encoding='latin-1'.") from e
             labels.append(label)
             files.append(str(file.relative_to(root)))
@@ -375,7 +379,7 @@ def _from_frame(df: pd.DataFrame, text_column: str, label_column: str,
                 class_names: Sequence[str] | None, where: str, rows: str) -> LabeledTexts:
     for column, arg in ((text_column, "text_column"), (label_column, "label_column")):
         if column not in df.columns:
-            raise ValueError(f"{where} has no column {column!r}; found columns "
+            raise InputError(f"{where} has no column {column!r}; found columns "
                              f"{list(df.columns)}. Pass {arg}=... .")
     row_ids = df.index.tolist()
     texts = df[text_column].tolist()
@@ -392,7 +396,7 @@ def _first_few(items: list[Any]) -> str:
 def _check_texts(texts: list[Any], row_ids: list[Any], where: str, rows: str) -> None:
     bad = [r for r, t in zip(row_ids, texts) if not isinstance(t, str) or not t.strip()]
     if bad:
-        raise ValueError(f"{where}: {len(bad)} texts are missing, not strings or empty, at {rows} "
+        raise InputError(f"{where}: {len(bad)} texts are missing, not strings or empty, at {rows} "
                          f"{_first_few(bad)}. Drop or fix them.")
 
 
@@ -400,35 +404,35 @@ def _encode_labels(values: list[Any], class_names: Sequence[str] | None, row_ids
                    where: str, rows: str) -> tuple[np.ndarray, list[str]]:
     """String or integer labels -> (ids 0..k-1, class_names). Shared by every loader."""
     if not values:
-        raise ValueError(f"{where} has no rows.")
+        raise InputError(f"{where} has no rows.")
     missing = [r for r, gone in zip(row_ids, pd.isna(np.array(values, dtype=object))) if gone]
     if missing:
-        raise ValueError(f"{where}: labels are missing at {rows} {_first_few(missing)}.")
+        raise InputError(f"{where}: labels are missing at {rows} {_first_few(missing)}.")
     names = None if class_names is None else list(class_names)
     if names is not None and (len(set(names)) != len(names) or len(names) < 2):
-        raise ValueError(f"class_names must hold at least two different names, got {names}.")
+        raise InputError(f"class_names must hold at least two different names, got {names}.")
     if all(isinstance(v, str) for v in values):
         names = names or sorted(set(values))
         unknown = sorted(set(values) - set(names))
         if unknown:
-            raise ValueError(f"{where}: labels {_first_few(unknown)} are not in "
+            raise InputError(f"{where}: labels {_first_few(unknown)} are not in "
                              f"class_names={names}; add them there.")
         index = {name: i for i, name in enumerate(names)}
         labels = np.array([index[v] for v in values], dtype=np.int64)
     elif all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
         if names is None:
-            raise ValueError(f"{where}: labels are integers, so their names are unknown; pass "
+            raise InputError(f"{where}: labels are integers, so their names are unknown; pass "
                              "class_names=[...], one name per label id, e.g. ['neg', 'pos'].")
         labels = np.array(values, dtype=np.int64)
         outside = sorted({int(v) for v in labels if not 0 <= v < len(names)})
         if outside:
-            raise ValueError(f"{where}: labels {_first_few(outside)} are outside "
+            raise InputError(f"{where}: labels {_first_few(outside)} are outside "
                              f"0..{len(names) - 1} (class_names has {len(names)} names).")
     else:
         kinds = sorted({type(v).__name__ for v in values})
-        raise ValueError(f"{where}: labels must be all strings or all integers, found {kinds}.")
+        raise InputError(f"{where}: labels must be all strings or all integers, found {kinds}.")
     if len(np.unique(labels)) < 2:
-        raise ValueError(f"{where}: every label is {names[labels[0]]!r}; a classifier needs "
+        raise InputError(f"{where}: every label is {names[labels[0]]!r}; a classifier needs "
                          "examples of at least two classes.")
     return labels, names
 

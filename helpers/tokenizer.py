@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.backend import AutoTokenizer, tf
+from helpers.checks import check_batch_size, check_labels, check_texts
 from helpers.model import EMBEDDED_MODEL, ModelSource, resolve_model
 
 Padding = Literal["dynamic", "static"]
@@ -78,7 +79,7 @@ class TextEncoder:
         >>> encoder.encode(["Hello world"])[0]
         array([ 101, 7592, 2088,  102], dtype=int32)
         """
-        texts = _as_texts(texts)
+        texts = check_texts(texts, where="TextEncoder.encode")
         ids: list[np.ndarray] = []
         for start in range(0, len(texts), _ENCODE_CHUNK):
             chunk = self.tokenizer(
@@ -124,20 +125,12 @@ class TextEncoder:
         """
         if padding not in ("dynamic", "static"):
             raise ValueError(f"padding must be 'dynamic' or 'static', not {padding!r}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
-        ids = self.encode(texts)
+        batch_size = check_batch_size(batch_size)
+        # Training/evaluation data: an empty text with a label is a data error.
+        texts = check_texts(texts, where="TextEncoder.dataset", allow_empty=labels is None)
         if labels is not None:
-            labels = np.asarray(labels)
-            if len(labels) != len(ids):
-                raise ValueError(
-                    f"Got {len(ids)} texts but {len(labels)} labels: give one label per text."
-                )
-            if not np.issubdtype(labels.dtype, np.integer):
-                raise ValueError(
-                    "labels must be integer class indices (0, 1, ...); map names to "
-                    "indices first, e.g. with helpers.data.from_dataframe."
-                )
+            labels = check_labels(labels, n_texts=len(texts), where="TextEncoder.dataset")
+        ids = self.encode(texts)
         if bucket is None:
             bucket = shuffle
 
@@ -204,21 +197,6 @@ def _bucket_boundaries(maxlen: int, buckets: int = 16) -> list[int]:
     """
     width = max(8, maxlen // buckets)
     return list(range(width + 1, maxlen + 1, width))
-
-
-def _as_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise ValueError("Expected a list of texts, got a single string: wrap it as [text].")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("Got no texts: the list is empty.")
-    bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
-    if bad:
-        raise ValueError(
-            f"Texts must be strings; items {bad[:5]} are "
-            f"{sorted({type(texts[i]).__name__ for i in bad})}. Convert or drop them first."
-        )
-    return texts
 
 
 def length_stats(lengths: Sequence[int] | np.ndarray, maxlen: int) -> pd.Series:
