@@ -120,13 +120,22 @@ class OneCycleScheduler(keras.callbacks.Callback):
         self.lrs: list[float] = []
         self.moms: list[float] = []
         self.losses: list[float] = []
+        self._start: tuple[int, list[float], list[float], list[float]] = (0, [], [], [])
+
+    def resume_at(self, step: int, lrs: list[float], moms: list[float], losses: list[float]) -> None:
+        """Start the next ``fit`` at ``step`` of the cycle, keeping the records made so far.
+
+        >>> scheduler.resume_at(16, history.lrs, history.moms, history.losses)  # doctest: +SKIP
+        """
+        self._start = (int(step), list(lrs), list(moms), list(losses))
 
     def on_train_begin(self, logs=None) -> None:
         self.optimizer = check_optimizer(self.model)
         per_call = getattr(self.model, "_steps_per_execution", None)  # a variable, set by compile
         if per_call is not None and int(tf.convert_to_tensor(per_call)) > 1:
             raise ValueError("OneCycleScheduler sets values per batch: compile with steps_per_execution=1.")
-        self.step, self.lrs, self.moms, self.losses = 0, [], [], []
+        step, lrs, moms, losses = self._start
+        self.step, self.lrs, self.moms, self.losses = step, list(lrs), list(moms), list(losses)
         self.attr = momentum_attribute(self.optimizer) if self.moms_schedule else None
         self.momentum = None
         if self.attr:
