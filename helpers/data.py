@@ -272,9 +272,13 @@ def _unpack(archive: Path, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=cache))
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            _check_members(tar, tmp, archive)
-            tar.extractall(tmp, filter="data")
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                _check_members(tar, tmp, archive)
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, zlib.error) as e:  # truncated or corrupted download
+            raise ValueError(f"{archive} is damaged or incomplete ({e}); download it again "
+                             f"(see data/README.md) or point archive= at a good copy.") from None
         if not all((tmp / f).is_dir() for f in SPLIT_FOLDERS.values()):
             raise ValueError(f"{archive} does not hold {' and '.join(SPLIT_FOLDERS.values())} "
                              "at its top level; is it scikit-learn's 20news-bydate.tar.gz?")

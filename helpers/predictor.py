@@ -119,6 +119,7 @@ class Predictor:
         PosixPath('artifacts/newsgroups')
         """
         target = Path(directory)
+        _recover_interrupted_save(target)
         _check_replaceable(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".{target.name}.saving-{uuid.uuid4().hex[:8]}"
@@ -158,6 +159,7 @@ def load_predictor(directory: str | os.PathLike) -> Predictor:
     >>> predictor = load_predictor("artifacts/newsgroups")
     """
     directory = Path(directory)
+    _recover_interrupted_save(directory)
     manifest = read_manifest(directory)  # before TensorFlow starts: a bad folder fails fast
     from helpers.model import load_classifier
     from helpers.tokenizer import TextEncoder
@@ -240,6 +242,22 @@ def _write_manifest(directory: Path, fields: dict) -> None:
              for p in sorted(directory.rglob("*")) if p.is_file()}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **fields, "files": files}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def _recover_interrupted_save(target: Path) -> None:
+    """Put the previous predictor back if a save was killed between its two renames.
+
+    ``_swap_into_place`` moves the old folder aside, then the new one in; a kill between
+    the two leaves no ``target`` but a complete ``.<name>.old-*``: that is the previous
+    predictor, intact, so rename it back.
+    """
+    if target.exists():
+        return
+    aside = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if aside and (aside[-1] / MANIFEST).is_file():
+        os.rename(aside[-1], target)
+        warnings.warn(f"Restored the previous predictor at {target}: a save into it was "
+                      "interrupted.")
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

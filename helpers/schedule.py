@@ -303,6 +303,8 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     >>> result = lr_find(model, encoder.dataset(texts, labels, shuffle=True))  # doctest: +SKIP
     >>> result.plot(); result.valley                                          # doctest: +SKIP
     """
+    from helpers.memory import out_of_memory_hint
+
     optimizer = check_optimizer(model)
     if not isinstance(train_data, tf.data.Dataset):
         raise TypeError(f"train_data must be a tf.data.Dataset of (inputs, labels), not {type(train_data).__name__}.")
@@ -333,7 +335,8 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
             if not isinstance(batch, tuple) or len(batch) < 2:
                 raise ValueError("train_data must yield (inputs, labels) batches, e.g. from TextEncoder.dataset.")
             optimizer.learning_rate = lrs_all[i]
-            logs = model.train_on_batch(*batch[:3], reset_metrics=True, return_dict=True)
+            with out_of_memory_hint("running the LR finder"):
+                logs = model.train_on_batch(*batch[:3], reset_metrics=True, return_dict=True)
             loss = float(logs["loss"])
             if not math.isfinite(loss):
                 reason = "nan"

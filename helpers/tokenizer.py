@@ -259,6 +259,9 @@ def predict_logits(
     >>> logits = predict_logits(model, encoder, test.texts)  # doctest: +SKIP
     >>> accuracy = (logits.argmax(1) == test.labels).mean()
     """
+    from helpers.memory import out_of_memory_hint
+
+    batch_size = check_batch_size(batch_size)
     forward = compiled_forward(model)
     ids = encoder.encode(texts)
     order = np.argsort([len(row) for row in ids], kind="stable")
@@ -276,7 +279,8 @@ def predict_logits(
         for r, row in enumerate(rows):
             input_ids[r, : len(row)] = row
             mask[r, : len(row)] = 1
-        out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
+        with out_of_memory_hint("predicting", batch_size=batch_size, maxlen=encoder.maxlen):
+            out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
     logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
     logits[order] = np.concatenate(out)
     return logits
