@@ -7,15 +7,20 @@ same message everywhere:
     >>> from helpers.checks import check_texts, check_labels
     >>> check_texts(["fine", None], where="predict")
     Traceback (most recent call last):
-    InputError: predict: texts must be strings; item 1 is None (a missing value). ...
+    helpers.checks.InputError: predict: texts must be strings; item 1 is None (a missing value). Fix: drop or fill missing values.
     >>> check_labels(["pos", "neg"], ["neg", "pos"], n_texts=2)
     array([1, 0])
 
-What counts as legitimate text: any ``str``, including emoji, right-to-left and mixed
-scripts, control characters and very long texts (the model reads the first ``maxlen``
-tokens). Empty and whitespace-only strings are refused in *training and evaluation* data
-(a label for no text is a data error), but *classify* at prediction time: the model then
-sees only its special tokens and answers with what it thinks of "nothing".
+What counts as legitimate text: any ``str`` that is valid Unicode, including emoji,
+right-to-left and mixed scripts, control characters and very long texts (the model reads
+the first ``maxlen`` tokens). Empty and whitespace-only strings:
+
+- are refused by the loaders of *your own* data (``load_csv``, ``from_dataframe``,
+  ``load_folder``): a label with no text is almost always a data error;
+- are kept by ``load_newsgroups(remove=...)``, which matches scikit-learn exactly (a few
+  posts are empty once headers, footers and quotes are gone);
+- *classify* everywhere else (``TextEncoder``, the predictor, the CLI skips blank lines):
+  the model sees only its special tokens and answers with what it thinks of "nothing".
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ def _describe(value: Any) -> str:
         return "NaN (a missing value)"
     if isinstance(value, (bytes, bytearray)):
         return "bytes (not decoded text)"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True) -> list[str]:
@@ -56,7 +62,7 @@ def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True) -
     ['a', 'b']
     >>> check_texts("one text")
     Traceback (most recent call last):
-    InputError: texts: got a single string where a list of texts is needed; wrap it as [text].
+    helpers.checks.InputError: texts: got a single string where a list of texts is needed; wrap it as [text].
     """
     if isinstance(texts, (str, bytes)):
         raise InputError(f"{where}: got a single {'string' if isinstance(texts, str) else 'bytes'}"

@@ -19,6 +19,7 @@ import pickle
 import shutil
 import tarfile
 import tempfile
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -335,8 +336,14 @@ def load_csv(path: PathLike, text_column: str = "text", label_column: str = "lab
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No CSV file at {path}.")
+    read_csv_kwargs.setdefault("index_col", False)  # else a long first row becomes an index
     try:
-        df = pd.read_csv(path, encoding=encoding, **read_csv_kwargs)
+        with warnings.catch_warnings():  # pandas only warns when the first row is too long
+            warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
+            df = pd.read_csv(path, encoding=encoding, **read_csv_kwargs)
+    except pd.errors.ParserWarning as e:
+        raise InputError(f"{path}: the first data row has more fields than the header ({e}). "
+                         "Put texts that contain commas in double quotes, or pass sep=...") from None
     except UnicodeDecodeError as e:
         raise InputError(f"{path} is not valid {encoding} (byte {e.start}); pass the file's "
                          "encoding, e.g. encoding='latin-1'.") from e

@@ -126,8 +126,7 @@ class TextEncoder:
         if padding not in ("dynamic", "static"):
             raise ValueError(f"padding must be 'dynamic' or 'static', not {padding!r}.")
         batch_size = check_batch_size(batch_size)
-        # Training/evaluation data: an empty text with a label is a data error.
-        texts = check_texts(texts, where="TextEncoder.dataset", allow_empty=labels is None)
+        texts = check_texts(texts, where="TextEncoder.dataset")
         if labels is not None:
             labels = check_labels(labels, n_texts=len(texts), where="TextEncoder.dataset")
         ids = self.encode(texts)
