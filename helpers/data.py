@@ -40,6 +40,7 @@ from sklearn.utils import check_random_state
 
 from helpers.checks import InputError, check_texts
 from helpers.files import sha256, write_json
+from helpers.offline import is_offline, network_timeout
 
 TUTORIAL_CATEGORIES = ["alt.atheism", "soc.religion.christian", "comp.graphics", "sci.med"]
 NEWSGROUPS_CATEGORIES = [
@@ -220,9 +221,13 @@ def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
                       "delete it to let scikit-learn download again)")
     elif not download:
         looked.append(f"{pkz} (not there); downloader off (download=False)")
+    elif is_offline():
+        looked.append(f"{pkz} (not there); downloader off (HF_HUB_OFFLINE is set)")
     else:
         try:
-            fetch_20newsgroups(subset="all", data_home=str(pkz.parent), n_retries=1, delay=0.5)
+            with network_timeout():  # a dead network fails in seconds, not never
+                fetch_20newsgroups(subset="all", data_home=str(pkz.parent), n_retries=1,
+                                   delay=0.5)
         except (OSError, HTTPException) as e:  # URLError, timeouts, refused connections...
             looked.append(f"{pkz} (not there); scikit-learn's downloader failed: {e}")
         else:

@@ -221,6 +221,10 @@ def _verify_files(directory: Path, files: dict) -> None:
         if ".." in Path(name).parts or not path.is_file():
             raise PredictorLoadError(f"{directory} is incomplete: {name} is missing. Re-save the "
                                      "predictor (or copy the whole folder again).")
+        if is_pickle(path) or path.suffix == ".py":
+            raise PredictorLoadError(f"Refusing to load {directory}: {name} is a pickle or Python "
+                                     "code, which could run anything. A saved predictor holds "
+                                     "only weights, JSON and text; re-save it with predictor.save.")
         actual = sha256(path)
         if actual != expected:
             raise PredictorLoadError(

@@ -24,7 +24,7 @@ import pandas as pd
 
 from helpers.backend import AutoTokenizer, tf
 from helpers.checks import check_batch_size, check_labels, check_texts
-from helpers.model import EMBEDDED_MODEL, ModelSource, resolve_model
+from helpers.model import EMBEDDED_MODEL, ModelSource, check_no_custom_code, resolve_model
 
 Padding = Literal["dynamic", "static"]
 _ENCODE_CHUNK = 1000  # texts per call to the (multi-threaded, Rust) fast tokenizer
@@ -63,7 +63,9 @@ class TextEncoder:
             path = Path(name)
         else:
             path = resolve_model(name).path
-        return cls(AutoTokenizer.from_pretrained(path, use_fast=True), maxlen)
+        check_no_custom_code(path)
+        return cls(AutoTokenizer.from_pretrained(path, use_fast=True, trust_remote_code=False),
+                   maxlen)
 
     @property
     def pad_token_id(self) -> int:
