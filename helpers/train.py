@@ -4,6 +4,12 @@
     >>> history = fit_onecycle(model, train_batches, val_batches, lr_max=1e-4, epochs=3)  # doctest: +SKIP
     >>> history.plot_schedule(); history.plot_history()                                   # doctest: +SKIP
 
+Interrupted (Ctrl-C, a killed process, a reboot)? With ``checkpoint_dir`` every finished
+epoch is saved (``helpers.checkpoint``); run the same call with ``resume=True``:
+
+    >>> fit_onecycle(model, train_batches, lr_max=1e-4, epochs=3, checkpoint_dir="ckpt")              # doctest: +SKIP
+    >>> fit_onecycle(model, train_batches, lr_max=1e-4, epochs=3, checkpoint_dir="ckpt", resume=True) # doctest: +SKIP
+
 Scale-out: pass any ``tf.distribute.Strategy``. The model must be created AND compiled
 inside ``strategy.scope()``, so that its variables (and the optimizer's) live on every
 replica; ``build_in_scope`` does that for you. Batches are split across the replicas, so

@@ -330,3 +330,15 @@ def test_cli_reports_out_of_memory_in_one_line(two_predictors, monkeypatch, caps
     assert main(["predict", str(folder), "a text"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Out of memory") and len(err.strip().splitlines()) == 1
+
+
+def test_cli_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys):
+    import helpers.predictor
+    from helpers.__main__ import main
+
+    def interrupted(folder):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(helpers.predictor, "load_predictor", interrupted)
+    assert main(["predict", "somewhere", "a text"]) == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
