@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -177,3 +178,20 @@ def check_batch_size(batch_size: Any, *, where: str = "batch_size") -> int:
             or batch_size < 1:
         raise InputError(f"{where} must be a whole number of at least 1, not {batch_size!r}.")
     return int(batch_size)
+
+
+def label_out_of_range(tf_message: str) -> InputError | None:
+    """TensorFlow's "label value outside the valid range" error, said plainly; else None.
+
+    >>> str(label_out_of_range("Received a label value of 7 which is outside the valid "
+    ...                        "range of [0, 4).  Label values: 0 7"))[:59]
+    'training data has label 7, but the model has 4 outputs (lab'
+    """
+    found = re.search(r"Received a label value of (-?\d+) which is outside the valid range "
+                      r"of \[0, (\d+)\)", tf_message)
+    if not found:
+        return None
+    label, outputs = found.group(1), int(found.group(2))
+    return InputError(f"training data has label {label}, but the model has {outputs} outputs "
+                      f"(labels 0..{outputs - 1}). Build the model with one class name per "
+                      "label, e.g. load_classifier(name, data.class_names), or fix the labels.")

@@ -30,6 +30,7 @@ from typing import Callable, Sequence, TypeVar
 import numpy as np
 
 from helpers.backend import keras, tf
+from helpers.checks import label_out_of_range
 from helpers.checkpoint import (
     RESUME_FOLDER,
     Checkpoint,
@@ -176,6 +177,10 @@ def fit_onecycle(
     ...                        checkpoint_dir="checkpoints", resume=True)  # after Ctrl-C  # doctest: +SKIP
     """
     check_optimizer(model)
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if data is not None and not isinstance(data, tf.data.Dataset):
+            raise TypeError(f"{name} must be a tf.data.Dataset of (inputs, labels) batches, not "
+                            f"{type(data).__name__}: make one with encoder.dataset(texts, labels).")
     if epochs < 1 or not lr_max > 0:
         raise ValueError(f"Need epochs >= 1 and lr_max > 0; got epochs={epochs}, lr_max={lr_max}.")
     if val_data is None and early_stopping_patience is not None:
@@ -219,6 +224,11 @@ def fit_onecycle(
                 keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
                                           initial_epoch=initial_epoch, callbacks=callbacks,
                                           verbose=verbose)
+        except tf.errors.InvalidArgumentError as err:
+            problem = label_out_of_range(err.message)
+            if problem is None:
+                raise
+            raise problem from None
         except KeyboardInterrupt:
             scheduler.on_train_end()  # Keras skips it when interrupted: put momentum back
             if saver is not None and saver.last is not None:

@@ -166,6 +166,24 @@ def test_labels_at_training_and_evaluation(encoder, predictor):
     assert by_name.labels.tolist() == [2, 1, 3, 0] and by_name.accuracy == by_index.accuracy
 
 
+def test_training_with_labels_the_model_has_no_output_for(encoder, tiny_classifier):
+    from helpers.train import fit_onecycle
+
+    batches = encoder.dataset(["a", "b", "c"], [0, 7, 1], batch_size=3)
+    with pytest.raises(InputError, match="training data has label 7, but the model has 4 outputs "
+                                         "\\(labels 0..3\\). Build the model with one class name"):
+        fit_onecycle(tiny_classifier(), batches, lr_max=1e-3, epochs=1, verbose=0)
+    with pytest.raises(TypeError, match="train_data must be a tf.data.Dataset.*encoder.dataset"):
+        fit_onecycle(tiny_classifier(), ["a", "b"], lr_max=1e-3, epochs=1, verbose=0)
+
+
+def test_one_class_only_is_refused_where_classes_are_named():
+    from helpers.model import classifier_config, resolve_model
+
+    with pytest.raises(ValueError, match="at least two classes"):
+        classifier_config(resolve_model(), ["only"])
+
+
 def test_integer_labels_without_names_and_one_class_only():
     from helpers.data import from_dataframe
 
