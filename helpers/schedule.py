@@ -128,6 +128,7 @@ class OneCycleScheduler(keras.callbacks.Callback):
         >>> scheduler.resume_at(16, history.lrs, history.moms, history.losses)  # doctest: +SKIP
         """
         self._start = (int(step), list(lrs), list(moms), list(losses))
+        self.step, self.lrs, self.moms, self.losses = int(step), list(lrs), list(moms), list(losses)
 
     def on_train_begin(self, logs=None) -> None:
         self.optimizer = check_optimizer(self.model)

@@ -218,7 +218,7 @@ def fit_onecycle(
 
     initial_epoch = done.epochs_done if done else 0
     epoch_logs: dict[str, list[float]] = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
-    if initial_epoch < epochs:
+    if initial_epoch < epochs and not (done and done.state.get("stopped_early")):
         try:
             with out_of_memory_hint("training"):
                 keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
@@ -299,7 +299,8 @@ class _ResumeSaver(keras.callbacks.Callback):
         sched = self.scheduler
         state = {"epochs_done": epoch + 1, "step": sched.step, "lrs": sched.lrs,
                  "moms": sched.moms, "losses": sched.losses, "epochs": self.epochs, "run": self.run}
-        if self.stopper is not None:
+        if self.stopper is not None:  # it ran before this callback, so it is up to date
             state["early_stopping"] = {"wait": int(self.stopper.wait),
                                        "best": float(self.stopper.best)}
+            state["stopped_early"] = bool(self.model.stop_training)
         self.last = save_checkpoint(self.directory, self.model, state)

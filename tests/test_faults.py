@@ -4,7 +4,6 @@ half-written cache files are detected and rebuilt, out-of-memory gets a useful m
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -165,6 +164,20 @@ def test_killed_process_resumes_from_an_intact_checkpoint(data, reference, tmp_p
                            checkpoint_dir=tmp_path / "ckpt", resume=True)
     assert [p.name for p in resume_dir.iterdir()] == [f"epoch-{EPOCHS:04d}"]  # leftovers gone
     assert_same_run(history, model.get_weights(), reference)
+
+
+def test_resuming_a_run_that_stopped_early_does_not_train_on(encoder, toy_texts, tmp_path):
+    from helpers.train import fit_onecycle
+
+    texts, labels = toy_texts
+    train = encoder.dataset(texts, labels, batch_size=16)
+    wrong_val = encoder.dataset(texts, (labels + 1) % 4, batch_size=40)  # gets worse as it learns
+    args = dict(lr_max=LR_MAX, epochs=6, verbose=0, checkpoint_dir=tmp_path, early_stopping_patience=1)
+    first = fit_onecycle(make_model(), train, wrong_val, **args)
+    assert first.stopped_early and len(first.epochs["loss"]) < 6
+    again = fit_onecycle(make_model(), train, wrong_val, resume=True, **args)
+    assert again.stopped_early and again.epochs == first.epochs
+    np.testing.assert_array_equal(again.losses, first.losses)
 
 
 def test_damaged_or_foreign_checkpoint_is_refused_clearly(data, tmp_path):
