@@ -342,10 +342,16 @@ def load_csv(path: PathLike, text_column: str = "text", label_column: str = "lab
     if not path.is_file():
         raise FileNotFoundError(f"No CSV file at {path}.")
     read_csv_kwargs.setdefault("index_col", False)  # else a long first row becomes an index
+    # utf-8-sig reads plain UTF-8 too, and drops the byte-order mark Excel puts first
+    # (which would otherwise become part of the first column's name).
+    read_as = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         with warnings.catch_warnings():  # pandas only warns when the first row is too long
             warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
-            df = pd.read_csv(path, encoding=encoding, **read_csv_kwargs)
+            df = pd.read_csv(path, encoding=read_as, **read_csv_kwargs)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path} is empty: it needs a header row ({text_column},"
+                         f"{label_column}) and one row per text.") from None
     except pd.errors.ParserWarning as e:
         raise InputError(f"{path}: the first data row has more fields than the header ({e}). "
                          "Put texts that contain commas in double quotes, or pass sep=...") from None
@@ -356,6 +362,11 @@ def load_csv(path: PathLike, text_column: str = "text", label_column: str = "lab
         raise InputError(f"{path}: {str(e).strip()}. A row has more fields than the header: put "
                          "texts that contain commas in double quotes, or pass sep=...") from e
     df.index = np.arange(1, len(df) + 1)  # data row numbers: 1 = first row after the header
+    if len(df.columns) == 1 and "sep" not in read_csv_kwargs:
+        for sep in (";", "\t", "|"):
+            if sep in str(df.columns[0]):
+                raise InputError(f"{path} has one column, {df.columns[0]!r}: its fields seem to "
+                                 f"be separated by {sep!r}, not commas. Pass sep={sep!r}.")
     return _from_frame(df, text_column, label_column, class_names, str(path), "data rows")
 
 

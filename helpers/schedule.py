@@ -300,6 +300,8 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     it has fewer batches. Stops early once the smoothed loss exceeds ``stop_factor`` x its
     best, or is NaN. The model's weights and the optimizer's whole state (iterations,
     slots such as Adam's moments, learning rate) are put back afterwards, even on error.
+    Repeatable on CPU: the same seeds (model, ``TextEncoder.dataset(seed=...)``) give the
+    same losses, exactly (tests/test_determinism.py).
 
     >>> result = lr_find(model, encoder.dataset(texts, labels, shuffle=True))  # doctest: +SKIP
     >>> result.plot(); result.valley                                          # doctest: +SKIP

@@ -238,6 +238,21 @@ def test_csv_errors_name_the_problem_and_the_fix(tmp_path):
         load_csv(short_row)
     with pytest.raises(FileNotFoundError, match="No CSV file at"):
         load_csv(tmp_path / "nope.csv")
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("text,label\nhi,pos\nbye,neg\n".encode("utf-8-sig"))  # starts with a BOM
+    assert load_csv(excel).class_names == ["neg", "pos"]
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text("text;label\nhi;pos\nbye;neg\n")
+    with pytest.raises(InputError, match="separated by ';', not commas. Pass sep=';'"):
+        load_csv(semicolons)
+    assert load_csv(semicolons, sep=";").texts == ["hi", "bye"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="is empty: it needs a header row"):
+        load_csv(empty)
+    empty.write_text("text,label\n")
+    with pytest.raises(InputError, match="has no rows"):
+        load_csv(empty)
 
 
 # ------------------------------------------------------------------------------ CLI
