@@ -273,7 +273,11 @@ def _unpack(archive: Path, cache: Path) -> Path:
     digest = _archive_sha256(archive, cache)
     target = cache / f"20news-{digest[:16]}"
     if (target / _MARKER).exists():
-        return target
+        if _is_complete(target):
+            return target
+        print(f"{target} is incomplete or damaged (a file is missing or cut short): unpacking "
+              "again.")
+        (target / _MARKER).unlink()
     print(f"Unpacking {archive} into {target} (first use only) ...")
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=cache))
@@ -282,6 +286,8 @@ def _unpack(archive: Path, cache: Path) -> Path:
             with tarfile.open(archive, "r:*") as tar:
                 _check_members(tar, tmp, archive)
                 tar.extractall(tmp, filter="data")
+                files = [m for m in tar.getmembers() if m.isfile()]
+                expected = {"files": len(files), "bytes": sum(m.size for m in files)}
         except (tarfile.TarError, EOFError, zlib.error) as e:  # truncated or corrupted download
             raise ValueError(f"{archive} is damaged or incomplete ({e}); download it again "
                              f"(see data/README.md) or point archive= at a good copy.") from None
@@ -291,10 +297,34 @@ def _unpack(archive: Path, cache: Path) -> Path:
         if not (target / _MARKER).exists():  # else another process finished first
             shutil.rmtree(target, ignore_errors=True)  # a half-finished unpack, no marker
             os.replace(tmp, target)
-            (target / _MARKER).write_text(digest)  # last: it means "complete"
+            # last, atomically: it means "complete", and says how much "complete" is
+            write_json(target / _MARKER, {"sha256": digest, **expected})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _folder_size(folder: Path) -> dict[str, int]:
+    """How many files, and how many bytes in all, under `folder` (the marker not counted)."""
+    files = size = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name != _MARKER or Path(root) != folder:
+                files += 1
+                size += os.stat(os.path.join(root, name)).st_size
+    return {"files": files, "bytes": size}
+
+
+def _is_complete(target: Path) -> bool:
+    """The marker is whole and the files on disk add up to what the archive held.
+
+    Catches an interrupted unpack, a half-written marker, and a file cut short or deleted
+    later; costs one stat per file (about 0.1 s for the 18,846 posts).
+    """
+    marker = _read_json(target / _MARKER)
+    if not {"files", "bytes"} <= marker.keys():
+        return False
+    return _folder_size(target) == {"files": marker["files"], "bytes": marker["bytes"]}
 
 
 def _check_members(tar: tarfile.TarFile, dest: Path, archive: Path) -> None:

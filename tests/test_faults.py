@@ -269,7 +269,9 @@ def test_kill_during_predictor_save_keeps_the_previous_predictor(two_predictors,
 # ------------------------------------------------------------------------------ data cache
 
 
-def test_half_written_cache_files_are_detected_and_rebuilt(tmp_path, capsys):
+@pytest.mark.parametrize("damage", ["killed before the marker", "half-written marker",
+                                    "post cut short", "post deleted", "half-written checksum memo"])
+def test_half_written_cache_files_are_detected_and_rebuilt(tmp_path, capsys, damage):
     from test_data import tiny_newsgroups
 
     from helpers.data import load_newsgroups
@@ -278,14 +280,25 @@ def test_half_written_cache_files_are_detected_and_rebuilt(tmp_path, capsys):
     cache = tmp_path / "cache"
     first, _ = load_newsgroups(["sci.med", "alt.atheism"], archive=archive, cache_dir=cache)
     [target] = cache.glob("20news-*")
-    memo = cache / "archive-sha256.json"
-    memo.write_text(memo.read_text()[:20])  # the checksum memo, cut off mid-write
-    (target / ".complete").unlink()  # the unpacked folder, as if killed before its marker
-    (target / "20news-bydate-train" / "sci.med" / "100").write_text("half")
+    marker, memo = target / ".complete", cache / "archive-sha256.json"
+    post = target / "20news-bydate-train" / "sci.med" / "100"
+    if damage == "killed before the marker":
+        marker.unlink()
+        post.write_text("half")
+    elif damage == "half-written marker":
+        marker.write_text(marker.read_text()[:10])
+    elif damage == "post cut short":
+        post.write_bytes(post.read_bytes()[:5])
+    elif damage == "post deleted":
+        post.unlink()
+    else:
+        memo.write_text(memo.read_text()[:20])
     capsys.readouterr()
     again, _ = load_newsgroups(["sci.med", "alt.atheism"], archive=archive, cache_dir=cache)
-    assert "Unpacking" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ("Unpacking" in out) == (damage != "half-written checksum memo")  # the memo: rehashed
     assert again.texts == first.texts and json.loads(memo.read_text())
+    assert json.loads(marker.read_text())["files"] == 12
 
 
 def test_truncated_archive_gets_a_clear_error(tmp_path):
