@@ -17,6 +17,7 @@ Three kinds of model name are understood:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +131,6 @@ def check_no_custom_code(path: str | os.PathLike) -> None:
 
     >>> check_no_custom_code(resolve_model().path)   # the embedded model: fine
     """
-    import json
-
     for name in ("config.json", "tokenizer_config.json"):
         file = Path(path) / name
         try:

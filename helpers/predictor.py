@@ -80,9 +80,8 @@ class Predictor:
         >>> predictor.predict_proba("the patient's fever").round(2)
         array([0.01, 0.02, 0.95, 0.02], dtype=float32)
         """
-        from helpers.inspection import class_probabilities
-
         from helpers.checks import check_texts
+        from helpers.inspection import class_probabilities
 
         if isinstance(texts, str):
             return self.predict_proba([texts], progress=False)[0]
