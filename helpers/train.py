@@ -234,6 +234,8 @@ def fit_onecycle(
             if saver is not None and saver.last is not None:
                 print(f"Interrupted. {saver.last} holds the last finished epoch: call "
                       "fit_onecycle again with the same arguments and resume=True.")
+            elif saver is not None:
+                print("Interrupted before the first epoch finished: nothing to resume from yet.")
             raise
         for name, values in keras_history.history.items():
             epoch_logs.setdefault(name, []).extend(float(v) for v in values)
