@@ -18,6 +18,10 @@ Modules, one concept each, in the order of the tutorial:
 - ``helpers.predictor``  ``get_predictor`` / ``load_predictor``: predict, save, reload
 - ``helpers.explain``    ``explain`` (LIME) and ``explain_gradients``
 - ``helpers.full_run``   the whole recipe in one call, timed
+- ``helpers.checks``     check texts and labels a user passes in: ``InputError`` names the fix
+- ``helpers.checkpoint`` resumable training checkpoints (``fit_onecycle(..., resume=True)``)
+- ``helpers.memory``     out-of-memory errors that suggest a smaller batch_size or maxlen
+- ``helpers.offline``    ``HF_HUB_OFFLINE`` for every download, and download timeouts
 - ``helpers.files``      checksums and atomic JSON writes
 - ``helpers.backend``    the one place that imports TensorFlow and transformers' TF code
 """

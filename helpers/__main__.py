@@ -43,10 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, OSError) as err:  # user mistakes: bad folder, missing or empty file
+    except (ValueError, OSError, MemoryError) as err:  # bad folder or file, bad text, OOM
         message = " ".join(str(err).split())  # one line, whatever the message
         print(f"error: {message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -71,11 +74,15 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _read_lines(path: str) -> list[str]:
     """The non-blank lines of a UTF-8 text file (or of stdin for ``-``)."""
-    if path == "-":
-        content = sys.stdin.read()
-    else:
-        with open(path, encoding="utf-8") as f:
-            content = f.read()
+    try:
+        if path == "-":
+            content = sys.stdin.buffer.read().decode("utf-8")
+        else:
+            with open(path, encoding="utf-8") as f:
+                content = f.read()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}); save it as UTF-8, "
+                         "e.g. iconv -f latin1 -t utf-8 in.txt > out.txt.") from None
     lines = [line.strip() for line in content.splitlines() if line.strip()]
     if not lines:
         raise ValueError(f"{path} has no text in it: put one text per line.")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
+from helpers.checks import check_labels, check_texts
 from helpers.inspection import class_probabilities
 from helpers.tokenizer import TextEncoder
 
@@ -86,21 +87,18 @@ def validate(
     *,
     batch_size: int = 32,
 ) -> ValidationResult:
-    """Predict ``texts`` and compare with the true ``labels`` (class indexes into ``class_names``).
+    """Predict ``texts`` and compare with the true ``labels``.
+
+    ``labels`` are class indexes into ``class_names``, or the class names themselves; a
+    name the model does not know is an error that names it.
 
     >>> result = validate(model, encoder, test.texts, test.labels, test.class_names)  # doctest: +SKIP
     >>> result.confusion.sum() == len(test.texts)                                  # doctest: +SKIP
     True
     """
     class_names = list(class_names)
-    labels = np.asarray(labels)
-    if len(labels) != len(texts):
-        raise ValueError(f"Got {len(texts)} texts but {len(labels)} labels: give one label per text.")
-    if labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError("labels must be a non-empty list of integer class indexes (0, 1, ...).")
-    if labels.min() < 0 or labels.max() >= len(class_names):
-        raise ValueError(f"labels must be in 0..{len(class_names) - 1} (one per class name); "
-                         f"got {labels.min()}..{labels.max()}.")
+    texts = check_texts(texts, where="validate")
+    labels = check_labels(labels, class_names, n_texts=len(texts), where="validate")
     probabilities = class_probabilities(model, encoder, texts, batch_size=batch_size)
     if probabilities.shape[1] != len(class_names):
         raise ValueError(f"The model has {probabilities.shape[1]} outputs but {len(class_names)} class "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from helpers.checks import InputError
 from helpers.predictor import Predictor
 
 # Provisional; bench/bench_predict.py measures time and agreement with a 5,000-sample
@@ -90,11 +91,13 @@ def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
     from lime.lime_text import LimeTextExplainer
 
     start = time.perf_counter()
+    _check_text(text)
     probs = predictor.predict_proba(text)
     label = _class_index(predictor, class_name, probs)
     cut = visible_chars(predictor.encoder, text)
     if not WORD.search(text[:cut]):
-        raise ValueError(f"Nothing to explain: {text[:50]!r} has no words.")
+        raise InputError(f"explain: nothing to explain, {text[:50]!r} has no words (letters or "
+                         "digits) in the part the model reads; pass a text with words.")
     classify = UniqueTextClassifier(predictor)
     lime = LimeTextExplainer(class_names=predictor.class_names, split_expression=r"\W+",
                              bow=True, random_state=seed)
@@ -154,6 +157,7 @@ def explain_gradients(predictor: Predictor, text: str, class_name: str | None = 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}.")
     start = time.perf_counter()
+    _check_text(text)
     probs = predictor.predict_proba(text)
     label = _class_index(predictor, class_name, probs)
     encoded = predictor.encoder.tokenizer(
@@ -191,6 +195,15 @@ def explain_gradients(predictor: Predictor, text: str, class_name: str | None = 
     stats["seconds"] = time.perf_counter() - start
     return Explanation(text, predictor.class_names, probs, predictor.class_names[label],
                        weights, spans, method.replace("_", " "), cut, notes, stats)
+
+
+def _check_text(text: object) -> None:
+    """One text to explain: a ``str`` (a list is refused with the fix)."""
+    if not isinstance(text, str):
+        fix = ("explain one text at a time, e.g. texts[0]" if isinstance(text, (list, tuple))
+               else "pass the text as a str")
+        raise InputError(f"explain: expected one text (a str), got a {type(text).__name__}; "
+                         f"{fix}.")
 
 
 def visible_chars(encoder, text: str) -> int:

@@ -17,6 +17,7 @@ Three kinds of model name are understood:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from helpers.backend import (
     load_pytorch_state_dict_in_tf2_model,
     tf,
 )
+from helpers.offline import is_offline
 
 EMBEDDED_MODEL = "minilm-l6"
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -100,19 +102,47 @@ def _embedded_model_path() -> Path:
 
 
 def _hub_snapshot(repo_id: str) -> Path:
-    """Download (or find in the local cache) the files of a hub model."""
+    """Download (or find in the local cache) the files of a hub model.
+
+    Offline (``is_offline()``) only the local cache is looked at: no network, no retries.
+    """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
+    offline = is_offline()
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS))
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS,
+                                      local_files_only=offline, etag_timeout=10))
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
+        why = ("HF_HUB_OFFLINE is set, so nothing is downloaded" if offline
+               else f"the download failed: {type(err).__name__}")
         raise ModelNotAvailableError(
-            f"Model {repo_id!r} is not in the local Hugging Face cache and could not be "
-            f"downloaded ({type(err).__name__}). Offline, use the embedded model "
-            f"{EMBEDDED_MODEL!r} or a local model directory; online, check the name on "
-            "the Hugging Face hub."
-        ) from err
+            f"Model {repo_id!r} is not in the local Hugging Face cache ({why}). Provide it "
+            f"as a local folder with config.json and weights (save_pretrained), download it "
+            f"once while online, or use the embedded model {EMBEDDED_MODEL!r}; online, "
+            "check the name on the Hugging Face hub."
+        ) from None
+
+
+def check_no_custom_code(path: str | os.PathLike) -> None:
+    """Refuse a model folder whose config asks to run its own Python code (``auto_map``).
+
+    This project never enables ``trust_remote_code``: such code would run on load.
+
+    >>> check_no_custom_code(resolve_model().path)   # the embedded model: fine
+    """
+    for name in ("config.json", "tokenizer_config.json"):
+        file = Path(path) / name
+        try:
+            config = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # missing or unreadable: the loader will say so
+        if isinstance(config, dict) and "auto_map" in config:
+            raise ModelNotAvailableError(
+                f"{file} asks to run the model's own Python code (auto_map), and this project "
+                "never enables trust_remote_code. Use a model whose architecture transformers "
+                "ships (e.g. bert, distilbert, roberta), or remove auto_map if the folder "
+                "does not need it.")
 
 
 def classifier_config(
@@ -132,7 +162,8 @@ def classifier_config(
     if isinstance(source, PretrainedConfig):
         config = source.__class__.from_dict({**source.to_dict(), **labels})
     else:
-        config = AutoConfig.from_pretrained(source.path, **labels)
+        check_no_custom_code(source.path)
+        config = AutoConfig.from_pretrained(source.path, trust_remote_code=False, **labels)
     return config
 
 
@@ -152,11 +183,13 @@ def load_classifier(
     >>> model = load_classifier("minilm-l6", ["spam", "ham"], learning_rate=3e-5)
     """
     source = name if isinstance(name, ModelSource) else resolve_model(name)
+    check_no_custom_code(source.path)
     config = classifier_config(source, class_names)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if (source.path / "tf_model.h5").is_file():
-        model = TFAutoModelForSequenceClassification.from_pretrained(source.path, config=config)
+        model = TFAutoModelForSequenceClassification.from_pretrained(
+            source.path, config=config, trust_remote_code=False)
     else:
         model = _from_pytorch_safetensors(source.path, config)
     model.config.name_or_path = source.name  # the name the user gave, not a machine path
@@ -207,7 +240,7 @@ def build_from_config(config: PretrainedConfig, *, seed: int | None = None) -> T
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = TFAutoModelForSequenceClassification.from_config(config)
+    model = TFAutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
     model(model.dummy_inputs, training=False)  # create the weights
     return model
 

@@ -22,7 +22,7 @@ import shutil
 import uuid
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -80,13 +80,16 @@ class Predictor:
         >>> predictor.predict_proba("the patient's fever").round(2)
         array([0.01, 0.02, 0.95, 0.02], dtype=float32)
         """
+        from helpers.checks import check_texts
         from helpers.inspection import class_probabilities
 
         if isinstance(texts, str):
             return self.predict_proba([texts], progress=False)[0]
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        if isinstance(texts, Iterable) and not isinstance(texts, bytes):
+            texts = list(texts)
+            if not texts:  # nothing in, nothing out
+                return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        texts = check_texts(texts, where="predict")  # empty strings classify, see helpers.checks
         if progress is None:
             progress = len(texts) >= PROGRESS_FROM
         probabilities = class_probabilities(self.model, self.encoder, texts,
@@ -115,6 +118,7 @@ class Predictor:
         PosixPath('artifacts/newsgroups')
         """
         target = Path(directory)
+        _recover_interrupted_save(target)
         _check_replaceable(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".{target.name}.saving-{uuid.uuid4().hex[:8]}"
@@ -154,6 +158,7 @@ def load_predictor(directory: str | os.PathLike) -> Predictor:
     >>> predictor = load_predictor("artifacts/newsgroups")
     """
     directory = Path(directory)
+    _recover_interrupted_save(directory)
     manifest = read_manifest(directory)  # before TensorFlow starts: a bad folder fails fast
     from helpers.model import load_classifier
     from helpers.tokenizer import TextEncoder
@@ -215,6 +220,10 @@ def _verify_files(directory: Path, files: dict) -> None:
         if ".." in Path(name).parts or not path.is_file():
             raise PredictorLoadError(f"{directory} is incomplete: {name} is missing. Re-save the "
                                      "predictor (or copy the whole folder again).")
+        if is_pickle(path) or path.suffix == ".py":
+            raise PredictorLoadError(f"Refusing to load {directory}: {name} is a pickle or Python "
+                                     "code, which could run anything. A saved predictor holds "
+                                     "only weights, JSON and text; re-save it with predictor.save.")
         actual = sha256(path)
         if actual != expected:
             raise PredictorLoadError(
@@ -236,6 +245,22 @@ def _write_manifest(directory: Path, fields: dict) -> None:
              for p in sorted(directory.rglob("*")) if p.is_file()}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **fields, "files": files}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def _recover_interrupted_save(target: Path) -> None:
+    """Put the previous predictor back if a save was killed between its two renames.
+
+    ``_swap_into_place`` moves the old folder aside, then the new one in; a kill between
+    the two leaves no ``target`` but a complete ``.<name>.old-*``: that is the previous
+    predictor, intact, so rename it back.
+    """
+    if target.exists():
+        return
+    aside = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if aside and (aside[-1] / MANIFEST).is_file():
+        os.rename(aside[-1], target)
+        warnings.warn(f"Restored the previous predictor at {target}: a save into it was "
+                      "interrupted.")
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:

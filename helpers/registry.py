@@ -103,7 +103,7 @@ def get_spec(name: str) -> ModelSpec:
 def published_config(spec: ModelSpec) -> PretrainedConfig:
     """The spec's config: its published values, or the embedded model's real config.json."""
     if spec.config is None:
-        return AutoConfig.from_pretrained(resolve_model(spec.name).path)
+        return AutoConfig.from_pretrained(resolve_model(spec.name).path, trust_remote_code=False)
     return AutoConfig.for_model(spec.model_type, **spec.config)
 
 

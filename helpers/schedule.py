@@ -120,13 +120,23 @@ class OneCycleScheduler(keras.callbacks.Callback):
         self.lrs: list[float] = []
         self.moms: list[float] = []
         self.losses: list[float] = []
+        self._start: tuple[int, list[float], list[float], list[float]] = (0, [], [], [])
+
+    def resume_at(self, step: int, lrs: list[float], moms: list[float], losses: list[float]) -> None:
+        """Start the next ``fit`` at ``step`` of the cycle, keeping the records made so far.
+
+        >>> scheduler.resume_at(16, history.lrs, history.moms, history.losses)  # doctest: +SKIP
+        """
+        self._start = (int(step), list(lrs), list(moms), list(losses))
+        self.step, self.lrs, self.moms, self.losses = int(step), list(lrs), list(moms), list(losses)
 
     def on_train_begin(self, logs=None) -> None:
         self.optimizer = check_optimizer(self.model)
         per_call = getattr(self.model, "_steps_per_execution", None)  # a variable, set by compile
         if per_call is not None and int(tf.convert_to_tensor(per_call)) > 1:
             raise ValueError("OneCycleScheduler sets values per batch: compile with steps_per_execution=1.")
-        self.step, self.lrs, self.moms, self.losses = 0, [], [], []
+        step, lrs, moms, losses = self._start
+        self.step, self.lrs, self.moms, self.losses = step, list(lrs), list(moms), list(losses)
         self.attr = momentum_attribute(self.optimizer) if self.moms_schedule else None
         self.momentum = None
         if self.attr:
@@ -290,10 +300,14 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     it has fewer batches. Stops early once the smoothed loss exceeds ``stop_factor`` x its
     best, or is NaN. The model's weights and the optimizer's whole state (iterations,
     slots such as Adam's moments, learning rate) are put back afterwards, even on error.
+    Repeatable on CPU: the same seeds (model, ``TextEncoder.dataset(seed=...)``) give the
+    same losses, exactly (tests/test_determinism.py).
 
     >>> result = lr_find(model, encoder.dataset(texts, labels, shuffle=True))  # doctest: +SKIP
     >>> result.plot(); result.valley                                          # doctest: +SKIP
     """
+    from helpers.memory import out_of_memory_hint
+
     optimizer = check_optimizer(model)
     if not isinstance(train_data, tf.data.Dataset):
         raise TypeError(f"train_data must be a tf.data.Dataset of (inputs, labels), not {type(train_data).__name__}.")
@@ -324,7 +338,8 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
             if not isinstance(batch, tuple) or len(batch) < 2:
                 raise ValueError("train_data must yield (inputs, labels) batches, e.g. from TextEncoder.dataset.")
             optimizer.learning_rate = lrs_all[i]
-            logs = model.train_on_batch(*batch[:3], reset_metrics=True, return_dict=True)
+            with out_of_memory_hint("running the LR finder"):
+                logs = model.train_on_batch(*batch[:3], reset_metrics=True, return_dict=True)
             loss = float(logs["loss"])
             if not math.isfinite(loss):
                 reason = "nan"

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.backend import AutoTokenizer, tf
-from helpers.model import EMBEDDED_MODEL, ModelSource, resolve_model
+from helpers.checks import check_batch_size, check_labels, check_texts
+from helpers.model import EMBEDDED_MODEL, ModelSource, check_no_custom_code, resolve_model
 
 Padding = Literal["dynamic", "static"]
 _ENCODE_CHUNK = 1000  # texts per call to the (multi-threaded, Rust) fast tokenizer
@@ -62,7 +63,9 @@ class TextEncoder:
             path = Path(name)
         else:
             path = resolve_model(name).path
-        return cls(AutoTokenizer.from_pretrained(path, use_fast=True), maxlen)
+        check_no_custom_code(path)
+        return cls(AutoTokenizer.from_pretrained(path, use_fast=True, trust_remote_code=False),
+                   maxlen)
 
     @property
     def pad_token_id(self) -> int:
@@ -78,7 +81,7 @@ class TextEncoder:
         >>> encoder.encode(["Hello world"])[0]
         array([ 101, 7592, 2088,  102], dtype=int32)
         """
-        texts = _as_texts(texts)
+        texts = check_texts(texts, where="TextEncoder.encode")
         ids: list[np.ndarray] = []
         for start in range(0, len(texts), _ENCODE_CHUNK):
             chunk = self.tokenizer(
@@ -124,20 +127,11 @@ class TextEncoder:
         """
         if padding not in ("dynamic", "static"):
             raise ValueError(f"padding must be 'dynamic' or 'static', not {padding!r}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
-        ids = self.encode(texts)
+        batch_size = check_batch_size(batch_size)
+        texts = check_texts(texts, where="TextEncoder.dataset")
         if labels is not None:
-            labels = np.asarray(labels)
-            if len(labels) != len(ids):
-                raise ValueError(
-                    f"Got {len(ids)} texts but {len(labels)} labels: give one label per text."
-                )
-            if not np.issubdtype(labels.dtype, np.integer):
-                raise ValueError(
-                    "labels must be integer class indices (0, 1, ...); map names to "
-                    "indices first, e.g. with helpers.data.from_dataframe."
-                )
+            labels = check_labels(labels, n_texts=len(texts), where="TextEncoder.dataset")
+        ids = self.encode(texts)
         if bucket is None:
             bucket = shuffle
 
@@ -206,21 +200,6 @@ def _bucket_boundaries(maxlen: int, buckets: int = 16) -> list[int]:
     return list(range(width + 1, maxlen + 1, width))
 
 
-def _as_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise ValueError("Expected a list of texts, got a single string: wrap it as [text].")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("Got no texts: the list is empty.")
-    bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
-    if bad:
-        raise ValueError(
-            f"Texts must be strings; items {bad[:5]} are "
-            f"{sorted({type(texts[i]).__name__ for i in bad})}. Convert or drop them first."
-        )
-    return texts
-
-
 def length_stats(lengths: Sequence[int] | np.ndarray, maxlen: int) -> pd.Series:
     """Percentiles of token lengths and the share of texts that ``maxlen`` truncates.
 
@@ -281,6 +260,9 @@ def predict_logits(
     >>> logits = predict_logits(model, encoder, test.texts)  # doctest: +SKIP
     >>> accuracy = (logits.argmax(1) == test.labels).mean()
     """
+    from helpers.memory import out_of_memory_hint
+
+    batch_size = check_batch_size(batch_size)
     forward = compiled_forward(model)
     ids = encoder.encode(texts)
     order = np.argsort([len(row) for row in ids], kind="stable")
@@ -298,7 +280,8 @@ def predict_logits(
         for r, row in enumerate(rows):
             input_ids[r, : len(row)] = row
             mask[r, : len(row)] = 1
-        out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
+        with out_of_memory_hint("predicting", batch_size=batch_size, maxlen=encoder.maxlen):
+            out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
     logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
     logits[order] = np.concatenate(out)
     return logits

@@ -4,6 +4,12 @@
     >>> history = fit_onecycle(model, train_batches, val_batches, lr_max=1e-4, epochs=3)  # doctest: +SKIP
     >>> history.plot_schedule(); history.plot_history()                                   # doctest: +SKIP
 
+Interrupted (Ctrl-C, a killed process, a reboot)? With ``checkpoint_dir`` every finished
+epoch is saved (``helpers.checkpoint``); run the same call with ``resume=True``:
+
+    >>> fit_onecycle(model, train_batches, lr_max=1e-4, epochs=3, checkpoint_dir="ckpt")              # doctest: +SKIP
+    >>> fit_onecycle(model, train_batches, lr_max=1e-4, epochs=3, checkpoint_dir="ckpt", resume=True) # doctest: +SKIP
+
 Scale-out: pass any ``tf.distribute.Strategy``. The model must be created AND compiled
 inside ``strategy.scope()``, so that its variables (and the optimizer's) live on every
 replica; ``build_in_scope`` does that for you. Batches are split across the replicas, so
@@ -16,6 +22,7 @@ the dataset's ``batch_size`` is the global batch size.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -23,6 +30,16 @@ from typing import Callable, Sequence, TypeVar
 import numpy as np
 
 from helpers.backend import keras, tf
+from helpers.checks import label_out_of_range
+from helpers.checkpoint import (
+    RESUME_FOLDER,
+    Checkpoint,
+    CheckpointError,
+    latest_checkpoint,
+    restore_checkpoint,
+    save_checkpoint,
+)
+from helpers.memory import out_of_memory_hint
 from helpers.schedule import OneCycleScheduler, check_optimizer
 
 T = TypeVar("T")
@@ -133,6 +150,7 @@ def fit_onecycle(
     pct_start: float = 0.25,
     moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
     checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
     restore_best: bool = True,
     early_stopping_patience: int | None = None,
     strategy: tf.distribute.Strategy | None = None,
@@ -141,49 +159,150 @@ def fit_onecycle(
 ) -> TrainingHistory:
     """``model.fit`` for ``epochs`` with a 1cycle schedule (see ``helpers.schedule.one_cycle``).
 
-    With ``val_data``: ``checkpoint_dir`` keeps the weights of the epoch with the lowest
-    validation loss in ``checkpoint_dir/best.weights.h5``, and loads them back at the end
-    if ``restore_best``; ``early_stopping_patience`` stops after that many epochs without
-    a better validation loss (and, with ``restore_best``, ends on the best weights).
+    ``checkpoint_dir`` saves a resume checkpoint at the end of every epoch (weights,
+    optimizer state, position in the cycle; see ``helpers.checkpoint``): after an
+    interruption (Ctrl-C, a killed process), call again with the same arguments and
+    ``resume=True`` to carry on from the last finished epoch. Without ``resume`` a new run
+    starts and old resume checkpoints there are deleted.
+
+    With ``val_data``: ``checkpoint_dir`` also keeps the weights of the epoch with the
+    lowest validation loss in ``checkpoint_dir/best.weights.h5``, and loads them back at
+    the end if ``restore_best``; ``early_stopping_patience`` stops after that many epochs
+    without a better validation loss (and, with ``restore_best``, ends on the best weights).
     Extra Keras ``callbacks`` (e.g. TensorBoard) run after the scheduler.
 
     >>> history = fit_onecycle(model, train, val, lr_max=5e-5, epochs=3,
     ...                        checkpoint_dir="checkpoints", early_stopping_patience=1)  # doctest: +SKIP
+    >>> history = fit_onecycle(model, train, val, lr_max=5e-5, epochs=3,
+    ...                        checkpoint_dir="checkpoints", resume=True)  # after Ctrl-C  # doctest: +SKIP
     """
     check_optimizer(model)
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if data is not None and not isinstance(data, tf.data.Dataset):
+            raise TypeError(f"{name} must be a tf.data.Dataset of (inputs, labels) batches, not "
+                            f"{type(data).__name__}: make one with encoder.dataset(texts, labels).")
     if epochs < 1 or not lr_max > 0:
         raise ValueError(f"Need epochs >= 1 and lr_max > 0; got epochs={epochs}, lr_max={lr_max}.")
-    if val_data is None and (checkpoint_dir is not None or early_stopping_patience is not None):
-        raise ValueError("checkpoint_dir and early_stopping_patience watch the validation loss: pass val_data.")
+    if val_data is None and early_stopping_patience is not None:
+        raise ValueError("early_stopping_patience watches the validation loss: pass val_data.")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True continues from checkpoint_dir: pass the checkpoint_dir "
+                         "of the interrupted run.")
     if strategy is not None:
         check_strategy(model, strategy)
 
     total = epochs * count_batches(train_data)
+    run = {"epochs": epochs, "total_steps": total, "lr_max": lr_max, "div": div,
+           "div_final": div_final, "pct_start": pct_start, "moms": list(moms) if moms else None}
     scheduler = OneCycleScheduler(max(total, 2), lr_max, div=div, div_final=div_final, pct_start=pct_start, moms=moms)
+    done = _start_or_resume(model, scheduler, checkpoint_dir, resume, run)
     callbacks = [scheduler, *callbacks]
     path = None
-    if checkpoint_dir is not None:
+    if checkpoint_dir is not None and val_data is not None:
         path = Path(checkpoint_dir) / "best.weights.h5"
         path.parent.mkdir(parents=True, exist_ok=True)
+        val_losses = done.state["epochs"].get("val_loss", []) if done else []
         callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(path), monitor="val_loss", save_best_only=True, save_weights_only=True))
+            str(path), monitor="val_loss", save_best_only=True, save_weights_only=True,
+            initial_value_threshold=min(val_losses) if val_losses else None))
     stopper = None
     if early_stopping_patience is not None:
         stopper = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=early_stopping_patience,
             restore_best_weights=restore_best and path is None)  # else the checkpoint restores
         callbacks.append(stopper)
+    saver = None
+    if checkpoint_dir is not None:
+        saver = _ResumeSaver(checkpoint_dir, scheduler, run, done, stopper)
+        callbacks.append(saver)
 
-    keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
-                              callbacks=callbacks, verbose=verbose)
+    initial_epoch = done.epochs_done if done else 0
+    epoch_logs: dict[str, list[float]] = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
+    if initial_epoch < epochs and not (done and done.state.get("stopped_early")):
+        try:
+            with out_of_memory_hint("training"):
+                keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
+                                          initial_epoch=initial_epoch, callbacks=callbacks,
+                                          verbose=verbose)
+        except tf.errors.InvalidArgumentError as err:
+            problem = label_out_of_range(err.message)
+            if problem is None:
+                raise
+            raise problem from None
+        except KeyboardInterrupt:
+            scheduler.on_train_end()  # Keras skips it when interrupted: put momentum back
+            if saver is not None and saver.last is not None:
+                print(f"Interrupted. {saver.last} holds the last finished epoch: call "
+                      "fit_onecycle again with the same arguments and resume=True.")
+            elif saver is not None:
+                print("Interrupted before the first epoch finished: nothing to resume from yet.")
+            raise
+        for name, values in keras_history.history.items():
+            epoch_logs.setdefault(name, []).extend(float(v) for v in values)
     if path is not None and restore_best and path.exists():  # no file if val loss was never finite
         model.load_weights(str(path))
-    epoch_logs = {name: [float(v) for v in values] for name, values in keras_history.history.items()}
     val_loss = epoch_logs.get("val_loss")
+    stopped = bool(stopper is not None and stopper.stopped_epoch > 0) or bool(
+        done and done.state.get("stopped_early"))
     return TrainingHistory(
         lrs=np.array(scheduler.lrs), moms=np.array(scheduler.moms), losses=np.array(scheduler.losses),
         epochs=epoch_logs,
         best_epoch=int(np.argmin(val_loss)) if val_loss else None,
-        stopped_early=bool(stopper is not None and stopper.stopped_epoch > 0),
+        stopped_early=stopped,
         checkpoint=path,
     )
+
+
+def _start_or_resume(model: keras.Model, scheduler: OneCycleScheduler,
+                     checkpoint_dir: str | Path | None, resume: bool, run: dict) -> Checkpoint | None:
+    """Restore the latest checkpoint if resuming; else clear old resume checkpoints."""
+    if checkpoint_dir is None:
+        return None
+    if not resume:
+        old = Path(checkpoint_dir) / RESUME_FOLDER
+        if old.is_dir():
+            shutil.rmtree(old)  # a new run: its checkpoints must not mix with an old run's
+        return None
+    done = latest_checkpoint(checkpoint_dir)
+    if done is None:
+        print(f"No resume checkpoint in {checkpoint_dir}: training from the first epoch.")
+        return None
+    saved = done.state.get("run", {})
+    changed = {k: (saved.get(k), v) for k, v in run.items() if saved.get(k) != v}
+    if changed:
+        what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise CheckpointError(f"{done.folder} is from a run with other settings ({what}). Pass "
+                              "the same data and arguments to resume, or resume=False to start over.")
+    restore_checkpoint(done, model)
+    state = done.state
+    scheduler.resume_at(state["step"], state["lrs"], state["moms"], state["losses"])
+    print(f"Resuming from {done.folder} ({done.epochs_done} of {run['epochs']} epochs done).")
+    return done
+
+
+class _ResumeSaver(keras.callbacks.Callback):
+    """At each epoch's end, save a resume checkpoint (see ``helpers.checkpoint``)."""
+
+    def __init__(self, directory: str | Path, scheduler: OneCycleScheduler, run: dict,
+                 done: Checkpoint | None, stopper: keras.callbacks.EarlyStopping | None) -> None:
+        super().__init__()
+        self.directory, self.scheduler, self.run, self.stopper = directory, scheduler, run, stopper
+        self.epochs = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
+        self.early = done.state.get("early_stopping") if done else None
+        self.last: Path | None = done.folder if done else None
+
+    def on_train_begin(self, logs=None) -> None:
+        if self.stopper is not None and self.early:  # after EarlyStopping reset itself
+            self.stopper.wait, self.stopper.best = self.early["wait"], self.early["best"]
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        for name, value in (logs or {}).items():
+            self.epochs.setdefault(name, []).append(float(value))
+        sched = self.scheduler
+        state = {"epochs_done": epoch + 1, "step": sched.step, "lrs": sched.lrs,
+                 "moms": sched.moms, "losses": sched.losses, "epochs": self.epochs, "run": self.run}
+        if self.stopper is not None:  # it ran before this callback, so it is up to date
+            state["early_stopping"] = {"wait": int(self.stopper.wait),
+                                       "best": float(self.stopper.best)}
+            state["stopped_early"] = bool(self.model.stop_training)
+        self.last = save_checkpoint(self.directory, self.model, state)

@@ -54,6 +54,11 @@ def tiny_classifier():
 @pytest.fixture(scope="session")
 def toy_texts():
     """A small learnable task: 4 classes, each with its own vocabulary, 80 texts."""
+    return make_toy_texts()
+
+
+def make_toy_texts():
+    """The ``toy_texts`` data, callable outside pytest (e.g. in a subprocess)."""
     rng = np.random.default_rng(0)
     vocab = [
         ["god", "atheist", "belief", "religion", "moral"],

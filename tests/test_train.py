@@ -90,7 +90,9 @@ def test_clear_errors(tiny_classifier, batches):
 
     train, val = batches
     with pytest.raises(ValueError, match="val_data"):
-        fit_onecycle(tiny_classifier(), train, lr_max=1e-3, epochs=1, checkpoint_dir="x")
+        fit_onecycle(tiny_classifier(), train, lr_max=1e-3, epochs=1, early_stopping_patience=1)
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        fit_onecycle(tiny_classifier(), train, lr_max=1e-3, epochs=1, resume=True)
     with pytest.raises(ValueError, match="not compiled"):
         fit_onecycle(build_from_config(tiny_config()), train, lr_max=1e-3, epochs=1)
     with pytest.raises(ValueError, match="repeats forever"):
