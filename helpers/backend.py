@@ -47,7 +47,9 @@ with _native_stderr_silenced(_QUIET):
     import tensorflow as tf  # noqa: E402
     import tf_keras as keras  # noqa: E402
 
-    tf.config.list_physical_devices()  # probes for CUDA now (it prints while doing so), without fixing the devices, so logical-device setup stays possible
+    # Probe for CUDA now, while its messages are silenced. (Not tf.constant: that would fix
+    # the device list, and tf.config.set_logical_device_configuration would then fail.)
+    tf.config.list_physical_devices()
 
 if tf.keras.__name__.split(".")[0] != "tf_keras":  # pragma: no cover - needs a bad session
     raise ImportError(

@@ -56,6 +56,10 @@ class RunSettings:
     lr_suggestion: str = "valley"
     lr_find_steps: int = 50
     padding: Literal["dynamic", "static"] = "dynamic"
+    # Length bucketing of the training batches: faster (1.15x at maxlen 256), but it cost
+    # accuracy on the date-ordered validation split (95.58% against 96.46%, same settings),
+    # as batches of similar length hold skewed mixes of classes. Off by default.
+    bucket: bool = False
     remove: tuple[str, ...] = ()
     seed: int = 42
     val_size: float = 0.2  # used when evaluating on a validation split
@@ -77,12 +81,13 @@ def phase(seconds: dict[str, float], name: str) -> Iterator[None]:
 
 
 def training_batches(encoder, data, settings: RunSettings):
-    """Shuffled training batches of ``data`` as ``settings`` say (batch size, padding, seed).
+    """Shuffled training batches of ``data`` as ``settings`` say (batch size, padding, bucketing, seed).
 
     >>> batches = training_batches(encoder, train, RunSettings())  # doctest: +SKIP
     """
     return encoder.dataset(data.texts, data.labels, batch_size=settings.batch_size,
-                           padding=settings.padding, shuffle=True, seed=settings.seed)
+                           padding=settings.padding, shuffle=True, seed=settings.seed,
+                           bucket=settings.bucket)
 
 
 def full_run(
@@ -201,6 +206,14 @@ def _lr_or_auto(value: str) -> float | None:
     return None if value.lower() == "auto" else float(value)
 
 
+def _yes_no(value: str) -> bool:
+    """``--bucket no`` (or false/0/off), ``--bucket yes`` (or true/1/on)."""
+    answer = value.strip().lower()
+    if answer not in {"yes", "true", "1", "on", "no", "false", "0", "off"}:
+        raise argparse.ArgumentTypeError(f"say yes or no, not {value!r}")
+    return answer in {"yes", "true", "1", "on"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m helpers.full_run --help``."""
     defaults = RunSettings()
@@ -215,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(value, tuple):
             parser.add_argument(f"--{field.name.replace('_', '-')}", nargs="*", default=value)
         else:
-            kind = _lr_or_auto if field.name == "lr_max" else type(value)
+            kind = (_lr_or_auto if field.name == "lr_max" else _yes_no if isinstance(value, bool)
+                    else type(value))
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=value)
     args = parser.parse_args(argv)
     settings = RunSettings(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v)

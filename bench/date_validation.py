@@ -1,0 +1,82 @@
+"""Choose settings on a validation split that is ordered by date, like the test set.
+
+20 Newsgroups' test set holds the messages posted *after* the training ones, so a random
+validation split flatters a model (it shares threads with training). This script trains on
+the earliest 80% of each class's training messages (by article number, which grows with
+posting time) and scores the latest 20%, with the recipe of ``helpers.full_run``:
+
+    .venv/bin/python bench/date_validation.py                       # the defaults
+    .venv/bin/python bench/date_validation.py --maxlen 512 --epochs 2
+    .venv/bin/python bench/date_validation.py --bucket no
+
+Each run is appended to ``bench/results.json`` under ``date_validation``. The test set is
+never touched here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
+from helpers.data import LabeledTexts, load_newsgroups  # noqa: E402
+from helpers.files import write_json  # noqa: E402
+from helpers.full_run import RESULTS, RunSettings, _yes_no, full_run  # noqa: E402
+
+
+def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTexts, LabeledTexts]:
+    """The earliest ``1 - val_size`` of each class for training, the latest for validation.
+
+    >>> early, late = split_by_date(load_newsgroups()[0])   # doctest: +SKIP
+    >>> len(early), len(late)
+    (1805, 452)
+    """
+    cache = Path(os.environ.get("HELPERS_CACHE_DIR", "~/.cache/tf2-text-classification")).expanduser()
+    folders = sorted(cache.glob("20news-*/20news-bydate-train"))  # load_newsgroups unpacked it
+    if not folders:
+        raise SystemExit(f"No unpacked corpus under {cache}: this needs the .tar.gz archive "
+                         "(see data/README.md), not scikit-learn's .pkz cache.")
+    folder = folders[-1]
+    number = {path.read_bytes().decode("latin-1"): int(path.name)
+              for name in train.class_names for path in (folder / name).iterdir()}
+    numbers = np.array([number[text] for text in train.texts])
+    late = np.zeros(len(train), dtype=bool)
+    for label in range(len(train.class_names)):
+        members = np.flatnonzero(train.labels == label)
+        by_date = members[np.argsort(numbers[members])]
+        late[by_date[round(len(by_date) * (1 - val_size)):]] = True
+    pick = lambda mask: LabeledTexts([t for t, keep in zip(train.texts, mask) if keep],  # noqa: E731
+                                     train.labels[mask], train.class_names)
+    return pick(~late), pick(late)
+
+
+def main() -> None:
+    defaults = RunSettings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--maxlen", type=int, default=defaults.maxlen)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--lr-max", type=float, default=defaults.lr_max)
+    parser.add_argument("--bucket", type=_yes_no, default=defaults.bucket)
+    args = parser.parse_args()
+    settings = dataclasses.replace(defaults, maxlen=args.maxlen, epochs=args.epochs,
+                                   lr_max=args.lr_max, bucket=args.bucket)
+    early, late = split_by_date(load_newsgroups()[0], val_size=settings.val_size)
+    print(f"training on the earliest {len(early):,}, validating on the latest {len(late):,}")
+    record = full_run(settings, data=(early, late), predictor_dir=None, verbose=0)
+    record["evaluate_on"] = "latest 20% of train (by date)"
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results.setdefault("date_validation", []).append(record)
+    write_json(RESULTS, results)
+    print(f"validation accuracy {record['accuracy']:.2%}; appended to {RESULTS} (date_validation)")
+
+
+if __name__ == "__main__":
+    main()
