@@ -56,9 +56,9 @@ class RunSettings:
     lr_suggestion: str = "valley"
     lr_find_steps: int = 50
     padding: Literal["dynamic", "static"] = "dynamic"
-    # Length bucketing of the training batches: faster (1.15x at maxlen 256), but it cost
-    # accuracy on the date-ordered validation split (95.58% against 96.46%, same settings),
-    # as batches of similar length hold skewed mixes of classes. Off by default.
+    # Length bucketing of the training batches saves padding, but it cost accuracy on the
+    # date-ordered validation split (95.58% against 96.46%, same settings; see README) and
+    # was not faster under model.fit, where batches of many lengths cost more. Off by default.
     bucket: bool = False
     remove: tuple[str, ...] = ()
     seed: int = 42
@@ -81,7 +81,7 @@ def phase(seconds: dict[str, float], name: str) -> Iterator[None]:
 
 
 def training_batches(encoder, data, settings: RunSettings):
-    """Shuffled training batches of ``data`` as ``settings`` say (batch size, padding, bucketing, seed).
+    """Shuffled training batches of ``data`` as ``settings`` say (size, padding, bucketing, seed).
 
     >>> batches = training_batches(encoder, train, RunSettings())  # doctest: +SKIP
     """

@@ -134,3 +134,23 @@ def test_predict_logits_keeps_input_order(encoder, tiny_classifier):
     one_by_one = np.concatenate([predict_logits(model, encoder, [t]) for t in texts])
     assert batched.shape == (len(texts), 3)
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_training_batches_bucket_only_when_the_settings_say_so(encoder):
+    """The full run and notebook 04 build batches through training_batches: it must honour
+    RunSettings.bucket (off by default: bucketing cost accuracy on the date-ordered split)."""
+    import dataclasses
+
+    from helpers.data import LabeledTexts
+    from helpers.full_run import RunSettings, training_batches
+
+    lengths = np.random.default_rng(1).integers(1, 60, size=200)
+    data = LabeledTexts(_texts(lengths), np.arange(200) % 2, ["a", "b"])
+
+    def padded_tokens(settings):
+        ds = training_batches(encoder, data, settings)
+        return sum(int(np.prod(x["input_ids"].shape)) for x, _ in ds)
+
+    default = RunSettings(batch_size=8)
+    assert default.bucket is False
+    assert padded_tokens(dataclasses.replace(default, bucket=True)) < 0.8 * padded_tokens(default)
