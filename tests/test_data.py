@@ -478,18 +478,8 @@ def test_load_csv(tmp_path):
         load_csv(tmp_path / "missing.csv")
 
 
-def test_load_csv_errors(tmp_path):
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("text,label\ncafé au lait,a\nthé,b\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="not valid utf-8.*encoding='latin-1'"):
-        load_csv(latin)
-    assert load_csv(latin, encoding="latin-1").texts == ["café au lait", "thé"]
-
-    ragged = tmp_path / "ragged.csv"
-    ragged.write_text("text,label\nfine,a\nno quotes, so, too many,b\nok,b\n")
-    with pytest.raises(ValueError, match="Expected 2 fields in line 3, saw 4.*double quotes"):
-        load_csv(ragged)
-
+def test_load_csv_names_rows_with_a_missing_text_or_label(tmp_path):
+    """Encoding, ragged rows and the other CSV mistakes: tests/test_bad_input.py."""
     gaps = tmp_path / "gaps.csv"
     gaps.write_text("text,label\nfine,a\n,b\nok,\n")
     with pytest.raises(ValueError, match=r"at data rows \[2\]"):
