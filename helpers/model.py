@@ -183,8 +183,7 @@ def load_classifier(
     >>> model = load_classifier("minilm-l6", ["spam", "ham"], learning_rate=3e-5)
     """
     source = name if isinstance(name, ModelSource) else resolve_model(name)
-    check_no_custom_code(source.path)
-    config = classifier_config(source, class_names)
+    config = classifier_config(source, class_names)  # refuses auto_map folders first
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if (source.path / "tf_model.h5").is_file():
