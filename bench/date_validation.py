@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
-from helpers.data import LabeledTexts, load_newsgroups  # noqa: E402
+from helpers.data import LabeledTexts, cache_folder, load_newsgroups  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 from helpers.full_run import RESULTS, RunSettings, _yes_no, full_run  # noqa: E402
 
@@ -39,7 +38,7 @@ def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTe
     >>> len(early), len(late)
     (1805, 452)
     """
-    cache = Path(os.environ.get("HELPERS_CACHE_DIR", "~/.cache/tf2-text-classification")).expanduser()
+    cache = cache_folder()
     folders = sorted(cache.glob("20news-*/20news-bydate-train"))  # load_newsgroups unpacked it
     if not folders:
         raise SystemExit(f"No unpacked corpus under {cache}: this needs the .tar.gz archive "
@@ -53,9 +52,7 @@ def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTe
         members = np.flatnonzero(train.labels == label)
         by_date = members[np.argsort(numbers[members])]
         late[by_date[round(len(by_date) * (1 - val_size)):]] = True
-    pick = lambda mask: LabeledTexts([t for t, keep in zip(train.texts, mask) if keep],  # noqa: E731
-                                     train.labels[mask], train.class_names)
-    return pick(~late), pick(late)
+    return train.take(np.flatnonzero(~late)), train.take(np.flatnonzero(late))
 
 
 def main() -> None:

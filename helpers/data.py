@@ -100,6 +100,15 @@ class LabeledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def take(self, indices: Sequence[int] | np.ndarray) -> "LabeledTexts":
+        """The texts at ``indices``, in that order, with their labels and the same class names.
+
+        >>> data.take([2, 0]).texts == [data.texts[2], data.texts[0]]   # doctest: +SKIP
+        True
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        return LabeledTexts([self.texts[i] for i in indices], self.labels[indices], self.class_names)
+
     def __repr__(self) -> str:
         return f"LabeledTexts({len(self)} texts, class_names={self.class_names})"
 
@@ -135,8 +144,7 @@ def load_newsgroups(
     """
     categories = _check_categories(categories)
     remove = _check_remove(remove)
-    cache = cache_dir or os.environ.get("HELPERS_CACHE_DIR") or "~/.cache/tf2-text-classification"
-    cache = Path(cache).expanduser()
+    cache = cache_folder(cache_dir)
     source = _find_source(archive, cache, download)
     if source.suffix == ".pkz":
         splits = _read_trusted_pkz(source, cache)
@@ -147,6 +155,17 @@ def load_newsgroups(
     train = _select(splits["train"], categories, remove, shuffle, random_state)
     test = _select(splits["test"], categories, remove, shuffle, random_state)
     return train, test
+
+
+def cache_folder(cache_dir: PathLike | None = None) -> Path:
+    """Where the archive is unpacked: ``cache_dir``, else $HELPERS_CACHE_DIR, else
+    ~/.cache/tf2-text-classification.
+
+    >>> cache_folder("/tmp/c")
+    PosixPath('/tmp/c')
+    """
+    cache = cache_dir or os.environ.get("HELPERS_CACHE_DIR") or "~/.cache/tf2-text-classification"
+    return Path(cache).expanduser()
 
 
 def _check_categories(categories: Sequence[str] | None) -> list[str]:
@@ -508,6 +527,4 @@ def train_val_split(data: LabeledTexts, val_size: float = 0.1,
     """
     train_idx, val_idx = train_test_split(np.arange(len(data)), test_size=val_size,
                                           stratify=data.labels, random_state=seed)
-    train, val = (LabeledTexts([data.texts[i] for i in idx], data.labels[idx], data.class_names)
-                  for idx in (train_idx, val_idx))
-    return train, val
+    return data.take(train_idx), data.take(val_idx)

@@ -132,5 +132,4 @@ def subset(data: LabeledTexts, size: int | None, seed: int = 42) -> LabeledTexts
     from sklearn.model_selection import train_test_split
 
     keep, _ = train_test_split(np.arange(len(data)), train_size=size, stratify=data.labels, random_state=seed)
-    keep = np.sort(keep)
-    return LabeledTexts([data.texts[i] for i in keep], data.labels[keep], data.class_names)
+    return data.take(np.sort(keep))
