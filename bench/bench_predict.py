@@ -69,8 +69,7 @@ def run(predictor_dir: str, quick: bool = False, *, texts: Sequence[str] | None 
     results["latency_ms"] = {"p50": 1000 * float(np.percentile(latencies, 50)),
                              "p95": 1000 * float(np.percentile(latencies, 95))}
 
-    has_words = [i for i, text in enumerate(texts) if re.search(r"\w", text)]
-    chosen = rng.choice(has_words, min(3 if quick else 20, len(has_words)), replace=False)
+    chosen = pick_texts(texts, 3 if quick else 20, seed)
     rows = []
     for n, i in enumerate(chosen, start=1):
         text = texts[i]
@@ -99,6 +98,17 @@ def run(predictor_dir: str, quick: bool = False, *, texts: Sequence[str] | None 
                            for row in rows]
     results["machine"]["load_average_after"] = _load_average()
     return results
+
+
+def pick_texts(texts: Sequence[str], n: int, seed: int = 0) -> list[int]:
+    """The indices of ``n`` random texts that have words: the messages the benchmarks explain.
+
+    >>> pick_texts(["a", "?", "b c"], 2)
+    [0, 2]
+    """
+    has_words = [i for i, text in enumerate(texts) if re.search(r"\w", text)]
+    rng = np.random.default_rng(seed)
+    return [int(i) for i in rng.choice(has_words, min(n, len(has_words)), replace=False)]
 
 
 def agreement(explanation, reference, k: int = 10) -> float:

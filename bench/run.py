@@ -5,6 +5,7 @@ Each area has its own module with a `run(...) -> dict`:
 - training    bench_training.py  examples/s, dynamic vs static padding, lr_find seconds
 - models      bench_models.py    compatibility table and cost table
 - predict     bench_predict.py   predictions/s, latency, LIME time and agreement (needs a predictor)
+- lime_sampling  lime_sampling.py  how LIME's agreement grows with its sample count (~45 min)
 
 The full run's record (`python -m helpers.full_run`, i.e. `make run`) is kept under
 `full_run`. Results of areas not run this time are kept as they were.
@@ -25,7 +26,7 @@ sys.path.insert(0, str(HERE))
 
 from helpers.full_run import RESULTS, ROOT, save_record  # noqa: E402
 
-AREAS = ("training", "models", "predict")
+AREAS = ("training", "models", "predict", "lime_sampling")
 
 
 def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
@@ -38,7 +39,11 @@ def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
 
         return bench_models.run(quick)
     if not (predictor_dir / "predictor.json").is_file():
-        raise SystemExit(f"bench predict needs a saved predictor at {predictor_dir}: run `make run` first.")
+        raise SystemExit(f"bench {area} needs a saved predictor at {predictor_dir}: run `make run` first.")
+    if area == "lime_sampling":
+        import lime_sampling
+
+        return lime_sampling.run(str(predictor_dir), quick)
     import bench_predict
 
     return bench_predict.run(str(predictor_dir), quick)

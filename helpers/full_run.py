@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record", default=None,
                         help="key to store the record under in bench/results.json "
                              "(default: full_run for test runs, none for validation runs)")
+    parser.add_argument("--predictor-dir", default=str(ROOT / "artifacts" / "predictor"),
+                        help="where a test run saves its predictor (default: artifacts/predictor)")
     for field in dataclasses.fields(RunSettings):
         value = getattr(defaults, field.name)
         if isinstance(value, tuple):
@@ -236,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = RunSettings(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v)
                               for f in dataclasses.fields(RunSettings)})
-    record = full_run(settings, evaluate_on=args.evaluate_on, limit=args.limit)
+    record = full_run(settings, evaluate_on=args.evaluate_on, limit=args.limit,
+                      predictor_dir=args.predictor_dir)
     key = args.record or ("full_run" if args.evaluate_on == "test" and not args.limit else None)
     if key:
         save_record(record, key)
