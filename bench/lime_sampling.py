@@ -62,6 +62,8 @@ def lime_kernel(masks: np.ndarray) -> np.ndarray:
 def draw(design: str, words: int, n: int, seed: int) -> np.ndarray:
     """``n`` 0/1 masks (1 = word kept) over ``words`` words; the first is the full text.
 
+    ``"lime"`` makes the very draws ``LimeTextExplainer`` makes with ``random_state=seed``.
+
     >>> draw("paired", 5, 3, seed=0).sum(axis=1).tolist()[1:] in ([1, 4], [2, 3], [3, 2], [4, 1], [0, 5])
     True
     """
@@ -121,11 +123,8 @@ def measure_text(predictor, text: str, sizes: dict = SIZES) -> dict:
                                    num_samples=REFERENCE_SAMPLES)
     reference_seconds = time.perf_counter() - start
     lime_words = {word for word, _ in result.as_list(label=label)}
-    # LIME's draws replayed: same seed, same order of random calls as lime_text
-    replay = np.ones((REFERENCE_SAMPLES, d))
-    rng = np.random.RandomState(REFERENCE_SEED)
-    for row, count in enumerate(rng.randint(1, d + 1, REFERENCE_SAMPLES - 1), start=1):
-        replay[row, rng.choice(range(d), count, replace=False)] = 0
+    # LIME's draws replayed (same seed, same random calls as lime_text), and checked
+    replay = draw("lime", d, REFERENCE_SAMPLES, REFERENCE_SEED)
     assert [words.inverse_removing(np.flatnonzero(m == 0)) for m in replay] == recorder.texts
     reference = lime_top(replay, recorder.probs[:, label])
     row = {"words": d, "p": float(recorder.probs[0, label]), "reference_seconds": reference_seconds,
