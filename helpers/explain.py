@@ -110,6 +110,11 @@ def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
     notes = _truncation_notes(predictor, text, cut)
     notes.append(f"LIME: {num_samples} perturbed texts, {classify.predicted} distinct ones "
                  f"predicted. The local linear model fits them with R² = {result.score:.2f}.")
+    if num_samples < 5000:
+        notes.append("These weights carry sampling noise: on 20 Newsgroups test messages, 500 "
+                     "samples shared about half of their top 10 words with a 5,000-sample run, "
+                     "2,500 about three quarters. Trust the words that stay on top with another "
+                     "seed=.")
     if np.abs(classify.first - probs).max() > 1e-3:
         notes.append("The cut text and the full text get slightly different probabilities "
                      "(a word split at the cut is tokenized differently).")

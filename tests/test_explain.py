@@ -37,6 +37,7 @@ def test_explain_the_predicted_class_by_default(predictor):
     np.testing.assert_allclose(exp.probabilities, predictor.predict_proba(SHORT), atol=1e-6)
     assert {w for w, _ in exp.weights} == set(words(SHORT))
     assert [abs(w) for _, w in exp.weights] == sorted((abs(w) for _, w in exp.weights), reverse=True)
+    assert any("sampling noise" in note and "seed=" in note for note in exp.notes)
 
 
 def test_explain_another_class(predictor):
