@@ -41,7 +41,11 @@ def stacked_probabilities(predictors: Sequence, texts: Sequence[str]) -> np.ndar
 
 
 def run(directories: Sequence[str], remove: Sequence[str] = ()) -> dict:
-    """Test accuracy of each predictor in ``directories`` and of their average."""
+    """Test accuracy of each predictor in ``directories`` and of their average.
+
+    >>> run(["artifacts/predictor", "artifacts/predictor_seed7"])["accuracy_ensemble"]  # doctest: +SKIP
+    0.9567
+    """
     from helpers.data import load_newsgroups
     from helpers.predictor import load_predictor
 
