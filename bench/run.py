@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from helpers.full_run import RESULTS, ROOT, save_record  # noqa: E402
+from helpers.full_run import PREDICTOR_DIR, RESULTS, save_record  # noqa: E402
 
 AREAS = ("training", "models", "predict", "lime_sampling")
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and texts")
     parser.add_argument("--only", nargs="+", choices=AREAS, default=list(AREAS))
-    parser.add_argument("--predictor", type=Path, default=ROOT / "artifacts" / "predictor")
+    parser.add_argument("--predictor", type=Path, default=PREDICTOR_DIR)
     args = parser.parse_args()
     for area in args.only:
         print(f"== bench {area}{' (quick)' if args.quick else ''}", flush=True)

@@ -38,6 +38,7 @@ from helpers.files import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
+PREDICTOR_DIR = ROOT / "artifacts" / "predictor"  # where a test run saves its predictor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +99,7 @@ def full_run(
     evaluate_on: Literal["val", "test"] = "test",
     limit: int | None = None,
     data: tuple | None = None,
-    predictor_dir: str | Path | None = ROOT / "artifacts" / "predictor",
+    predictor_dir: str | Path | None = PREDICTOR_DIR,
     verbose: int = 1,
 ) -> dict:
     """Run the recipe once and return its record (accuracy, seconds per phase, settings).
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record", default=None,
                         help="key to store the record under in bench/results.json "
                              "(default: full_run for test runs, none for validation runs)")
-    parser.add_argument("--predictor-dir", default=str(ROOT / "artifacts" / "predictor"),
+    parser.add_argument("--predictor-dir", default=str(PREDICTOR_DIR),
                         help="where a test run saves its predictor (default: artifacts/predictor)")
     for field in dataclasses.fields(RunSettings):
         value = getattr(defaults, field.name)
