@@ -96,6 +96,23 @@ def training_batches(encoder, data, settings: RunSettings):
                            bucket=settings.bucket)
 
 
+def find_lr(model, encoder, data, settings: RunSettings, *, progress: bool = True):
+    """The LR finder as the recipe runs it: on its own shuffled stream of ``data``, cut at
+    ``settings.lr_find_maxlen`` tokens, so training sees the same batches whether or not
+    it ran. Weights and optimizer state are put back afterwards (``helpers.schedule.lr_find``).
+
+    >>> finder = find_lr(model, encoder, train, RunSettings())   # doctest: +SKIP
+    >>> finder.suggestion                                       # doctest: +SKIP
+    5.2e-05
+    """
+    from helpers.schedule import lr_find
+    from helpers.tokenizer import TextEncoder
+
+    sweep_encoder = TextEncoder(encoder.tokenizer, maxlen=min(settings.lr_find_maxlen, encoder.maxlen))
+    steps = {"num_steps": settings.lr_find_steps} if settings.lr_find_steps else {}
+    return lr_find(model, training_batches(sweep_encoder, data, settings), progress=progress, **steps)
+
+
 def lr_choice(finder, settings: RunSettings) -> tuple[float, str]:
     """The learning rate a run trains with, and where it came from.
 
@@ -119,13 +136,16 @@ def full_run(
     limit: int | None = None,
     data: tuple | None = None,
     predictor_dir: str | Path | None = PREDICTOR_DIR,
+    probabilities_to: str | Path | None = None,
     verbose: int = 1,
 ) -> dict:
     """Run the recipe once and return its record (accuracy, seconds per phase, settings).
 
     ``limit`` keeps a stratified ``limit`` of the training and evaluation texts (a smoke
     run); ``data`` gives your own ``(train, test)`` pair instead of the tutorial's task.
-    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``.
+    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``;
+    ``probabilities_to`` saves the evaluated texts' class probabilities (``.npy``), e.g. to
+    try averaging them with another model's.
 
     >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
     """
@@ -138,7 +158,6 @@ def full_run(
     from helpers.modes import subset
     from helpers.precision import choose_precision
     from helpers.predictor import get_predictor
-    from helpers.schedule import lr_find
     from helpers.tokenizer import TextEncoder
     from helpers.train import fit_onecycle
 
@@ -155,16 +174,12 @@ def full_run(
         train, held_out = subset(train, limit, s.seed), subset(held_out, limit, s.seed)
         encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
         train_data = training_batches(encoder, train, s)
-        # The sweep reads its own stream, so training sees the same batches whatever it does.
-        sweep_encoder = TextEncoder(encoder.tokenizer, maxlen=min(s.lr_find_maxlen, s.maxlen))
-        sweep_data = training_batches(sweep_encoder, train, s)
         chosen = choose_precision(s.precision)
         print(chosen, flush=True)
         model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen)
 
     with phase(seconds, "lr_find"):
-        steps = {"num_steps": s.lr_find_steps} if s.lr_find_steps else {}
-        finder = lr_find(model, sweep_data, progress=verbose > 0, **steps)
+        finder = find_lr(model, encoder, train, s, progress=verbose > 0)
         lr_max, source = lr_choice(finder, s)
         print(f"LR finder suggestions: { {k: f'{v:.2e}' for k, v in finder.suggestions.items()} }"
               f" -> lr_max = {lr_max:.2e} ({source})", flush=True)
@@ -175,6 +190,10 @@ def full_run(
     with phase(seconds, "evaluate"):
         result = validate(model, encoder, held_out.texts, held_out.labels, held_out.class_names)
 
+    if probabilities_to:
+        import numpy as np
+
+        np.save(probabilities_to, result.probabilities)
     if predictor_dir and evaluate_on == "test" and not limit:
         with phase(seconds, "save"):
             get_predictor(model, encoder, train.class_names).save(predictor_dir)
