@@ -29,7 +29,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 # The main job: every notebook, in order, headless, in full mode (notebook 04 is the
 # training step: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
-# it saves artifacts/predictor/ and the record in bench/results.json under full_run).
+# it saves artifacts/predictor/ and the record in artifacts/records.json under full_run;
+# no tracked file changes: bench/results.json is written only by `make bench`).
 # Executed copies: artifacts/executed/; one-page summary: artifacts/summary.md.
 run: $(STAMP)
 	$(PY) -m helpers.suite --mode full

@@ -24,7 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from helpers.full_run import PREDICTOR_DIR, RESULTS, save_record  # noqa: E402
+from helpers.full_run import PREDICTOR_DIR, REFERENCE_RECORDS, save_record  # noqa: E402
+from helpers.paths import project_dir  # noqa: E402
 
 AREAS = ("training", "models", "predict", "lime_sampling")
 
@@ -61,16 +62,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and texts")
     parser.add_argument("--only", nargs="+", choices=AREAS, default=list(AREAS))
-    parser.add_argument("--predictor", type=Path, default=PREDICTOR_DIR)
+    parser.add_argument("--predictor", type=Path, default=project_dir() / PREDICTOR_DIR)
     args = parser.parse_args()
     for area in args.only:
         print(f"== bench {area}{' (quick)' if args.quick else ''}", flush=True)
         record = run_area(area, args.quick, args.predictor)
         record["quick"] = args.quick
         record["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        save_record(record, area)
-    write_markdown(json.loads(RESULTS.read_text()))
-    print(f"results: {RESULTS} and {HERE / 'results.md'}")
+        results = save_record(record, area, REFERENCE_RECORDS)  # make bench: the reference records
+    write_markdown(json.loads(results.read_text()))
+    print(f"results: {results} and {HERE / 'results.md'}")
 
 
 if __name__ == "__main__":
