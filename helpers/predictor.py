@@ -140,6 +140,17 @@ class Predictor:
         return target
 
 
+    def export_saved_model(self, directory: str | os.PathLike) -> Path:
+        """Write a TensorFlow SavedModel that classifies raw strings, tokenizer inside (``helpers.export``).
+
+        >>> predictor.export_saved_model("artifacts/saved_model")
+        PosixPath('artifacts/saved_model')
+        """
+        from helpers.export import export_saved_model
+
+        return export_saved_model(self, directory)
+
+
 def get_predictor(model, encoder: TextEncoder, class_names: Sequence[str], **kwargs) -> Predictor:
     """Wrap a trained model and its encoder as a ``Predictor``.
 
