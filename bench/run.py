@@ -6,6 +6,7 @@ Each area has its own module with a `run(...) -> dict`:
 - models      bench_models.py    compatibility table and cost table
 - predict     bench_predict.py   predictions/s, latency, LIME time and agreement (needs a predictor)
 - lime_sampling  lime_sampling.py  how LIME's agreement grows with its sample count (~45 min)
+- saved_model  saved_model.py      the SavedModel export against the predictor: agreement, texts/s
 
 The full run's record (`python -m helpers.full_run`, i.e. `make run`) is kept under
 `full_run`. Results of areas not run this time are kept as they were.
@@ -27,7 +28,7 @@ sys.path.insert(0, str(HERE))
 from helpers.full_run import PREDICTOR_DIR, REFERENCE_RECORDS, save_record  # noqa: E402
 from helpers.paths import project_dir  # noqa: E402
 
-AREAS = ("training", "models", "predict", "lime_sampling")
+AREAS = ("training", "models", "predict", "lime_sampling", "saved_model")
 
 
 def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
@@ -41,6 +42,10 @@ def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
         return bench_models.run(quick)
     if not (predictor_dir / "predictor.json").is_file():
         raise SystemExit(f"bench {area} needs a saved predictor at {predictor_dir}: run `make run` first.")
+    if area == "saved_model":
+        import saved_model
+
+        return saved_model.run(predictor_dir)
     if area == "lime_sampling":
         import lime_sampling
 
