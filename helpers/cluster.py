@@ -72,10 +72,9 @@ def train(args: argparse.Namespace) -> dict:
     history = fit_onecycle(model, batches, lr_max=args.lr_max, epochs=args.epochs, strategy=strategy,
                            verbose=0)
     if args.weights_to:
-        np_weights = {f"{i:04d}": w for i, w in enumerate(model.get_weights())}
         import numpy as np
 
-        np.savez(args.weights_to, **np_weights)
+        np.savez(args.weights_to, **{f"{i:04d}": w for i, w in enumerate(model.get_weights())})
     is_chief = args.single or args.index == 0
     if is_chief and args.out:
         get_predictor(model, encoder, data.class_names).save(project_dir() / args.out)
