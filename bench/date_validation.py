@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from helpers.data import LabeledTexts, cache_folder, load_newsgroups  # noqa: E402
-from helpers.files import write_json  # noqa: E402
-from helpers.full_run import RESULTS, RunSettings, _yes_no, full_run  # noqa: E402
+from helpers.files import update_json  # noqa: E402
+from helpers.full_run import REFERENCE_RECORDS, RunSettings, _yes_no, full_run  # noqa: E402
+from helpers.paths import project_dir  # noqa: E402
 
 
 def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTexts, LabeledTexts]:
@@ -76,10 +77,10 @@ def main() -> None:
     record = full_run(settings, data=(early, late), predictor_dir=None, verbose=0,
                       probabilities_to=args.save_probabilities)
     record["evaluate_on"] = "latest 20% of train (by date)"
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results.setdefault("date_validation", []).append(record)
-    write_json(RESULTS, results)
-    print(f"validation accuracy {record['accuracy']:.2%}; appended to {RESULTS} (date_validation)")
+    path = project_dir() / REFERENCE_RECORDS
+    runs = json.loads(path.read_text()).get("date_validation", []) if path.is_file() else []
+    update_json(path, "date_validation", [*runs, record])
+    print(f"validation accuracy {record['accuracy']:.2%}; appended to {path} (date_validation)")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def run(directories: Sequence[str], remove: Sequence[str] = ()) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python bench/ensemble.py DIR DIR [...] [--no-save]``."""
-    from helpers.full_run import save_record
+    from helpers.full_run import REFERENCE_RECORDS, save_record
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directories", nargs="+", help="saved predictors (two or more)")
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record = run(args.directories)
     print(json.dumps(record, indent=2))
     if not args.no_save:
-        save_record(record, "ensemble")
+        save_record(record, "ensemble", REFERENCE_RECORDS)
     return 0
 
 

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python bench/lime_sampling.py [--predictor DIR] [--texts N] [--no-save]``."""
     import json
 
-    from helpers.full_run import save_record
+    from helpers.full_run import REFERENCE_RECORDS, save_record
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--predictor", default="artifacts/predictor")
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
               "date": time.strftime("%Y-%m-%d")}
     print(json.dumps({k: v for k, v in record.items() if k != "per_text"}, indent=2))
     if not args.no_save:
-        save_record(record, "lime_sampling")
+        save_record(record, "lime_sampling", REFERENCE_RECORDS)
     return 0
 
 

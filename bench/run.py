@@ -7,6 +7,7 @@ Each area has its own module with a `run(...) -> dict`:
 - precision   bench_precision.py float32 against bfloat16: training and prediction speed
 - predict     bench_predict.py   predictions/s, latency, LIME time and agreement (needs a predictor)
 - lime_sampling  lime_sampling.py  how LIME's agreement grows with its sample count (~45 min)
+- saved_model  saved_model.py      the SavedModel export against the predictor: agreement, texts/s
 
 The full run's record (`python -m helpers.full_run`, i.e. `make run`) is kept under
 `full_run`. Results of areas not run this time are kept as they were.
@@ -25,9 +26,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from helpers.full_run import PREDICTOR_DIR, RESULTS, save_record  # noqa: E402
+from helpers.full_run import PREDICTOR_DIR, REFERENCE_RECORDS, save_record  # noqa: E402
+from helpers.paths import project_dir  # noqa: E402
 
-AREAS = ("training", "models", "precision", "predict", "lime_sampling")
+AREAS = ("training", "models", "precision", "predict", "lime_sampling", "saved_model")
 
 
 def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
@@ -45,6 +47,10 @@ def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
         return bench_precision.run(quick)
     if not (predictor_dir / "predictor.json").is_file():
         raise SystemExit(f"bench {area} needs a saved predictor at {predictor_dir}: run `make run` first.")
+    if area == "saved_model":
+        import saved_model
+
+        return saved_model.run(predictor_dir)
     if area == "lime_sampling":
         import lime_sampling
 
@@ -66,16 +72,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and texts")
     parser.add_argument("--only", nargs="+", choices=AREAS, default=list(AREAS))
-    parser.add_argument("--predictor", type=Path, default=PREDICTOR_DIR)
+    parser.add_argument("--predictor", type=Path, default=project_dir() / PREDICTOR_DIR)
     args = parser.parse_args()
     for area in args.only:
         print(f"== bench {area}{' (quick)' if args.quick else ''}", flush=True)
         record = run_area(area, args.quick, args.predictor)
         record["quick"] = args.quick
         record["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        save_record(record, area)
-    write_markdown(json.loads(RESULTS.read_text()))
-    print(f"results: {RESULTS} and {HERE / 'results.md'}")
+        results = save_record(record, area, REFERENCE_RECORDS)  # make bench: the reference records
+    write_markdown(json.loads(results.read_text()))
+    print(f"results: {results} and {HERE / 'results.md'}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     $ python -m helpers predict artifacts/newsgroups "My GPU renders polygons too slowly"
     [{"text": "My GPU renders ...", "label": "comp.graphics", "probabilities": {...}}]
     $ python -m helpers predict artifacts/newsgroups --file messages.txt   # one text per line
+    $ python -m helpers export artifacts/newsgroups artifacts/saved_model  # a SavedModel for TF Serving
 
 The results go to stdout as JSON; problems go to stderr as one line, with exit code 1.
 To add a command, write a ``_name(args) -> int`` function and register it in ``build_parser``.
@@ -32,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--file", help="also classify each line of this UTF-8 file "
                                         "(blank lines are skipped; '-' reads stdin)")
     predict.set_defaults(run=_predict)
+
+    export = commands.add_parser("export", help="write a saved predictor as a TensorFlow SavedModel",
+                                 description="Write a SavedModel whose serving signature takes raw "
+                                             "strings (tokenizer inside the graph).")
+    export.add_argument("model_dir", help="a folder written by predictor.save(dir)")
+    export.add_argument("out_dir", help="where to write the SavedModel (a new or empty folder)")
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -69,6 +77,14 @@ def _predict(args: argparse.Namespace) -> int:
     ]
     json.dump(results, sys.stdout, indent=2, ensure_ascii=False)
     print()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from helpers.predictor import load_predictor
+
+    out = load_predictor(args.model_dir).export_saved_model(args.out_dir)
+    print(json.dumps({"saved_model": str(out), "signatures": ["serving_default", "tokenize"]}))
     return 0
 
 

@@ -1,7 +1,7 @@
 """What one notebook leaves for the next: the LR finder's curve, the trained predictor, plots.
 
-Everything lives in the git-ignored ``artifacts/`` folder (``$NOTEBOOK_ARTIFACTS`` moves
-it); the ``full`` mode uses it directly, ``quick`` and ``smoke`` use ``artifacts/quick/``
+Everything lives in the git-ignored ``artifacts/`` folder of ``helpers.paths.project_dir()``
+(``$NOTEBOOK_ARTIFACTS`` moves it); the ``full`` mode uses it directly, ``quick`` and ``smoke`` use ``artifacts/quick/``
 and ``artifacts/smoke/`` so a small run never overwrites the real one.
 
     >>> from helpers.artifacts import ensure_predictor
@@ -17,15 +17,33 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.files import write_json
+from helpers.files import update_json, write_json
 from helpers.modes import RunMode
+from helpers.paths import project_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 ENV_VAR = "NOTEBOOK_ARTIFACTS"
 TRAINING_NOTEBOOK = "04_one_cycle_training.ipynb"
 LR_FINDER_NOTEBOOK = "03_lr_finder.ipynb"
 # The settings an LR finder result depends on: a saved curve is reused only if they match.
 _FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "padding", "seed", "remove")
+
+
+def artifacts_root() -> Path:
+    """``$NOTEBOOK_ARTIFACTS``, else ``artifacts/`` in the project folder (``helpers.paths``).
+
+    >>> artifacts_root().name
+    'artifacts'
+    """
+    return Path(os.environ.get(ENV_VAR) or project_dir() / "artifacts")
+
+
+def records_path() -> Path:
+    """Where a user's run records go: ``artifacts/records.json`` (never a tracked file).
+
+    >>> shown(records_path())
+    'artifacts/records.json'
+    """
+    return artifacts_root() / "records.json"
 
 
 def artifacts_dir(mode: RunMode) -> Path:
@@ -34,7 +52,7 @@ def artifacts_dir(mode: RunMode) -> Path:
     >>> artifacts_dir(get_mode("smoke")).name
     'smoke'
     """
-    base = Path(os.environ.get(ENV_VAR) or ROOT / "artifacts")
+    base = artifacts_root()
     folder = base if mode.name == "full" else base / mode.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -43,12 +61,12 @@ def artifacts_dir(mode: RunMode) -> Path:
 def shown(path: Path) -> str:
     """A path as it may appear in a notebook's output: relative to the repository, never /home/...
 
-    >>> shown(ROOT / "artifacts" / "predictor")
+    >>> shown(project_dir() / "artifacts" / "predictor")
     'artifacts/predictor'
     """
     path = Path(path).resolve()
     try:
-        return str(path.relative_to(ROOT))
+        return str(path.relative_to(project_dir()))
     except ValueError:
         return path.name if path.is_absolute() else str(path)
 
@@ -152,7 +170,4 @@ def note_result(mode: RunMode, notebook: str, **numbers) -> None:
 
     >>> note_result(mode, "04_one_cycle_training", accuracy=0.95)  # doctest: +SKIP
     """
-    path = artifacts_dir(mode) / "results.json"
-    results = json.loads(path.read_text()) if path.is_file() else {}
-    results[notebook] = {**results.get(notebook, {}), **numbers}
-    write_json(path, results)
+    update_json(artifacts_dir(mode) / "results.json", notebook, numbers, merge=True)

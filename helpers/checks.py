@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,10 +54,13 @@ def _describe(value: Any) -> str:
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
-def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True) -> list[str]:
+def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True,
+                allow_none: bool = False) -> list[str]:
     """``texts`` as a list of ``str``, or an ``InputError`` that says which item is wrong.
 
-    ``allow_empty=False`` also refuses empty and whitespace-only strings (training data).
+    ``allow_empty=False`` also refuses empty and whitespace-only strings (training data);
+    ``allow_none=True`` accepts an empty list (prediction: nothing in, nothing out).
+    A dict, a DataFrame or a set is refused: iterating one gives keys, column names or no order.
 
     >>> check_texts(("a", "b"))
     ['a', 'b']
@@ -68,9 +71,17 @@ def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True) -
     if isinstance(texts, (str, bytes)):
         raise InputError(f"{where}: got a single {'string' if isinstance(texts, str) else 'bytes'}"
                          " where a list of texts is needed; wrap it as [text].")
+    if isinstance(texts, Mapping) or hasattr(texts, "columns"):
+        raise InputError(f"{where}: got {_describe(texts)}, which iterates over its keys or column "
+                         "names, not texts. Pass the texts themselves, e.g. [d['text']] or df['text'].")
+    if isinstance(texts, (set, frozenset)):
+        raise InputError(f"{where}: got a set, which has no order, so results could not be matched "
+                         "to texts. Pass a list, e.g. sorted(texts).")
     if not isinstance(texts, Iterable):
         raise InputError(f"{where}: expected a list of texts, got {_describe(texts)}.")
     texts = list(texts)
+    if not texts and allow_none:
+        return texts
     if not texts:
         raise InputError(f"{where}: got no texts (the list is empty); pass at least one text.")
     bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]

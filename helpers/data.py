@@ -40,6 +40,7 @@ from sklearn.utils import check_random_state
 
 from helpers.checks import InputError, check_texts
 from helpers.files import sha256, write_json
+from helpers.paths import project_dir
 from helpers.offline import is_offline, network_timeout
 
 TUTORIAL_CATEGORIES = ["alt.atheism", "soc.religion.christian", "comp.graphics", "sci.med"]
@@ -131,7 +132,7 @@ def load_newsgroups(
     Same texts, order, labels and (sorted) class names as `fetch_20newsgroups(subset=...,
     categories=..., remove=..., shuffle=..., random_state=...)`, but read from a local
     20news-bydate.tar.gz, so it works offline. Looks in order at: `archive` (a .tar.gz or an
-    unpacked folder), $NEWSGROUPS_ARCHIVE, <repo>/data/, <repo>/../shared/data/,
+    unpacked folder), $NEWSGROUPS_ARCHIVE, <project>/data/, <project>/../shared/data/ (``helpers.paths``),
     scikit-learn's cache (only a copy this project had it write), then scikit-learn's
     downloader (if `download`). `categories=None` loads all 20 groups; `remove` takes any of
     "headers", "footers", "quotes". A .tar.gz is unpacked once into `cache_dir`
@@ -208,10 +209,6 @@ def _select(bunch: Any, categories: list[str], remove: tuple[str, ...], shuffle:
     return LabeledTexts(texts, labels, [bunch.target_names[i] for i in wanted])
 
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
     """A .tar.gz, an unpacked folder or a trusted .pkz: the first place that has the corpus."""
     for given, how in ((archive, "archive="), (os.environ.get("NEWSGROUPS_ARCHIVE"),
@@ -225,8 +222,8 @@ def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
             raise FileNotFoundError(f"{how}{given} is neither a {ARCHIVE_NAME} archive nor a "
                                     f"folder holding {' and '.join(SPLIT_FOLDERS.values())}.")
     looked = ["archive= (not given)", "$NEWSGROUPS_ARCHIVE (not set)"]
-    for path in (_repo_root() / "data" / ARCHIVE_NAME,
-                 _repo_root().parent / "shared" / "data" / ARCHIVE_NAME):
+    for path in (project_dir() / "data" / ARCHIVE_NAME,
+                 project_dir().parent / "shared" / "data" / ARCHIVE_NAME):
         if path.is_file():
             return path
         looked.append(f"{path} (not there)")
@@ -256,7 +253,7 @@ def _find_source(archive: PathLike | None, cache: Path, download: bool) -> Path:
     raise FileNotFoundError(
         f"Could not find the 20 Newsgroups corpus (scikit-learn's 14 MB {ARCHIVE_NAME}). "
         f"Looked at:\n  - {where}\nFix: put the archive at data/{ARCHIVE_NAME} "
-        f"({_repo_root() / 'data' / ARCHIVE_NAME}), or set "
+        f"({project_dir() / 'data' / ARCHIVE_NAME}), or set "
         f"NEWSGROUPS_ARCHIVE=/path/to/{ARCHIVE_NAME}. See data/README.md."
     )
 

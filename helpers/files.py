@@ -2,6 +2,7 @@
 
     >>> from helpers.files import sha256, write_json
     >>> write_json(Path("out/record.json"), {"accuracy": 0.96})   # atomic: never half-written
+    >>> update_json(Path("out/records.json"), "full_run", {"accuracy": 0.95})  # other keys kept
     >>> sha256(Path("out/record.json"))                           # doctest: +SKIP
     '3f7a...'
 """
@@ -30,3 +31,22 @@ def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def update_json(path: Path, key: str, value: Any, *, merge: bool = False) -> None:
+    """Set ``key`` in the JSON object stored at ``path`` (created if missing), other keys kept.
+
+    ``merge=True`` merges a dict ``value`` into the one already there instead of replacing it.
+    The one way records are written: run records, benchmark results, notebooks' numbers.
+
+    >>> update_json(Path("out/records.json"), "04", {"accuracy": 0.9}, merge=True)  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); fix or delete it, then run again.") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} holds a JSON {type(stored).__name__}, not an object; fix or delete it.")
+    stored[key] = {**stored.get(key, {}), **value} if merge else value
+    write_json(path, stored)

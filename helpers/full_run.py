@@ -7,7 +7,9 @@ Two ways to run it:
   looking at the test set.
 - ``evaluate_on="test"``: train on the whole training set with chosen settings and score
   the 1,502 test messages once, at the end of the last epoch. Saves the predictor to
-  ``artifacts/predictor/`` and the record to ``bench/results.json`` under ``full_run``.
+  ``artifacts/predictor/`` and the record to ``artifacts/records.json`` under ``full_run``.
+  The project's reference record (``bench/results.json``) changes only when asked:
+  ``--record-to bench/results.json`` (or ``make bench``).
 
 From a shell::
 
@@ -34,11 +36,13 @@ from pathlib import Path
 from typing import Iterator, Literal
 
 import helpers
-from helpers.files import write_json
+from helpers.files import update_json
+from helpers.paths import project_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results.json"
-PREDICTOR_DIR = ROOT / "artifacts" / "predictor"  # where a test run saves its predictor
+# Relative to helpers.paths.project_dir(): where a test run saves its predictor.
+PREDICTOR_DIR = Path("artifacts") / "predictor"
+# The project's committed reference records, written only by `make bench` or --record-to.
+REFERENCE_RECORDS = Path("bench") / "results.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,9 +147,9 @@ def full_run(
 
     ``limit`` keeps a stratified ``limit`` of the training and evaluation texts (a smoke
     run); ``data`` gives your own ``(train, test)`` pair instead of the tutorial's task.
-    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``;
-    ``probabilities_to`` saves the evaluated texts' class probabilities (``.npy``), e.g. to
-    try averaging them with another model's.
+    The predictor is saved to ``predictor_dir`` (relative to ``helpers.paths.project_dir()``)
+    only for a test run without ``limit``; ``probabilities_to`` saves the evaluated texts'
+    class probabilities (``.npy``), e.g. to try averaging them with another model's.
 
     >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
     """
@@ -196,7 +200,7 @@ def full_run(
         np.save(probabilities_to, result.probabilities)
     if predictor_dir and evaluate_on == "test" and not limit:
         with phase(seconds, "save"):
-            get_predictor(model, encoder, train.class_names).save(predictor_dir)
+            get_predictor(model, encoder, train.class_names).save(project_dir() / predictor_dir)
 
     record = build_record(s, evaluate_on=evaluate_on, accuracy=result.accuracy, n_train=len(train),
                           n_eval=len(held_out), seconds=seconds, lr_max=lr_max,
@@ -247,11 +251,20 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def save_record(record: dict, key: str, path: Path = RESULTS) -> None:
-    """Merge ``record`` into ``bench/results.json`` under ``key`` (other keys are kept)."""
-    results = json.loads(path.read_text()) if path.is_file() else {}
-    results[key] = record
-    write_json(path, results)
+def save_record(record: dict, key: str, path: str | Path | None = None) -> Path:
+    """Store ``record`` under ``key`` in ``path`` (other keys are kept); returns the file.
+
+    By default the user's ``artifacts/records.json``: running the recipe never changes a
+    tracked file. A relative ``path`` is taken from ``helpers.paths.project_dir()``.
+
+    >>> save_record({"accuracy": 0.95}, "full_run")          # doctest: +SKIP
+    PosixPath('.../artifacts/records.json')
+    """
+    from helpers.artifacts import records_path
+
+    target = records_path() if path is None else project_dir() / path
+    update_json(target, key, record)
+    return target
 
 
 def _lr_or_auto(value: str) -> float | None:
@@ -274,8 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evaluate-on", choices=["val", "test"], default="test")
     parser.add_argument("--limit", type=int, default=None, help="smoke run on the first N texts")
     parser.add_argument("--record", default=None,
-                        help="key to store the record under in bench/results.json "
-                             "(default: full_run for test runs, none for validation runs)")
+                        help="key to store the record under (default: full_run for test runs, "
+                             "none for validation runs)")
+    parser.add_argument("--record-to", default=None, metavar="FILE",
+                        help="JSON file to store the record in (default: artifacts/records.json; "
+                             f"{REFERENCE_RECORDS} to update the project's reference record)")
     parser.add_argument("--predictor-dir", default=str(PREDICTOR_DIR),
                         help="where a test run saves its predictor (default: artifacts/predictor)")
     for field in dataclasses.fields(RunSettings):
@@ -293,8 +309,9 @@ def main(argv: list[str] | None = None) -> None:
                       predictor_dir=args.predictor_dir)
     key = args.record or ("full_run" if args.evaluate_on == "test" and not args.limit else None)
     if key:
-        save_record(record, key)
-        print(f"record saved to {RESULTS} under {key!r}")
+        from helpers.artifacts import shown
+
+        print(f"record saved to {shown(save_record(record, key, args.record_to))} under {key!r}")
 
 
 if __name__ == "__main__":

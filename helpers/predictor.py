@@ -22,7 +22,7 @@ import shutil
 import uuid
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -85,11 +85,9 @@ class Predictor:
 
         if isinstance(texts, str):
             return self.predict_proba([texts], progress=False)[0]
-        if isinstance(texts, Iterable) and not isinstance(texts, bytes):
-            texts = list(texts)
-            if not texts:  # nothing in, nothing out
-                return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        texts = check_texts(texts, where="predict")  # empty strings classify, see helpers.checks
+        texts = check_texts(texts, where="predict", allow_none=True)  # empty strings classify too
+        if not texts:  # nothing in, nothing out
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
         if progress is None:
             progress = len(texts) >= PROGRESS_FROM
         probabilities = class_probabilities(self.model, self.encoder, texts,
@@ -140,6 +138,17 @@ class Predictor:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # gone already if the rename succeeded
         return target
+
+
+    def export_saved_model(self, directory: str | os.PathLike) -> Path:
+        """Write a TensorFlow SavedModel that classifies raw strings, tokenizer inside (``helpers.export``).
+
+        >>> predictor.export_saved_model("artifacts/saved_model")
+        PosixPath('artifacts/saved_model')
+        """
+        from helpers.export import export_saved_model
+
+        return export_saved_model(self, directory)
 
 
 def get_predictor(model, encoder: TextEncoder, class_names: Sequence[str], **kwargs) -> Predictor:

@@ -18,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.artifacts import ROOT, shown
+from helpers.artifacts import shown
+from helpers.paths import project_dir
 
+ROOT = project_dir()
 NOTEBOOKS = ROOT / "notebooks"
 KERNEL_ENV = {"HELPERS_PROGRESS": "text"}  # a widget progress bar would be stored as "0%"
 
@@ -113,11 +115,13 @@ def summary(mode: str, times: dict[str, float], failed: str | None = None) -> st
         for notebook, numbers in json.loads(results_path.read_text()).items():
             shown_numbers = ", ".join(f"{k} {v}" for k, v in numbers.items())
             lines.append(f"- {notebook}: {shown_numbers}")
-    record_path = ROOT / "bench" / "results.json"
+    from helpers.artifacts import records_path
+
+    record_path = records_path()
     if mode == "full" and record_path.is_file():
         record = json.loads(record_path.read_text()).get("full_run")
         if record:
-            lines += ["", f"Full-run record (bench/results.json, `full_run`): test accuracy "
+            lines += ["", f"Full-run record ({shown(record_path)}, `full_run`): test accuracy "
                       f"**{record['accuracy']:.2%}**, whole run {record['seconds']['total']:.0f} s "
                       f"({record['date']})."]
     plots = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []

@@ -58,6 +58,9 @@ def predictor(encoder):
     (["ok", b"caf\xc3\xa9"], "item 1 is bytes.*decode"),
     (["ok", "\ud800 lone surrogate"], "texts 1 hold lone surrogates.*errors='replace'"),
     (42, "expected a list of texts, got an int"),
+    ({"text": "a fever"}, "got a dict, which iterates over its keys.*\\[d\\['text'\\]\\]"),
+    ({"a fever", "ray tracing"}, "got a set, which has no order.*Pass a list"),
+    (pd.DataFrame({"text": ["a fever", "ray tracing"]}), "got a DataFrame.*df\\['text'\\]"),
 ])  # fmt: skip
 def test_bad_texts_get_a_named_error_at_every_entry_point(encoder, predictor, texts, message):
     from helpers.evaluate import validate
@@ -68,7 +71,7 @@ def test_bad_texts_get_a_named_error_at_every_entry_point(encoder, predictor, te
                  lambda: validate(predictor.model, encoder, texts, [0] * 2, CLASS_NAMES)):
         with pytest.raises(InputError, match=message):
             call()
-    if texts != [] and not isinstance(texts, str):  # the predictor: [] -> empty result, str -> one
+    if not isinstance(texts, str) and (not isinstance(texts, list) or texts):  # the predictor: [] -> empty result, str -> one
         with pytest.raises(InputError, match=message):
             predictor.predict(texts)
 

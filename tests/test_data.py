@@ -36,7 +36,7 @@ from helpers.data import (
 
 REAL_ARCHIVE = Path(
     os.environ.get("NEWSGROUPS_ARCHIVE")
-    or data._repo_root().parent / "shared" / "data" / "20news-bydate.tar.gz"
+    or data.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
 )
 TUTORIAL_NAMES = ["alt.atheism", "comp.graphics", "sci.med", "soc.religion.christian"]
 ALL_REMOVE = ("headers", "footers", "quotes")
@@ -53,7 +53,7 @@ def isolated(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
     (tmp_path / "repo" / "data").mkdir(parents=True)
-    monkeypatch.setattr(data, "_repo_root", lambda: tmp_path / "repo")
+    monkeypatch.setenv("HELPERS_PROJECT_DIR", str(tmp_path / "repo"))
 
     def no_network(**kwargs):
         raise URLError("no network in tests")
@@ -229,8 +229,8 @@ def test_real_shared_location_is_found(monkeypatch, tmp_path, real_archive):
     monkeypatch.undo()  # the real repo root
     monkeypatch.delenv("NEWSGROUPS_ARCHIVE", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
-    in_repo = data._repo_root() / "data" / "20news-bydate.tar.gz"
-    shared = data._repo_root().parent / "shared" / "data" / "20news-bydate.tar.gz"
+    in_repo = data.project_dir() / "data" / "20news-bydate.tar.gz"
+    shared = data.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
     expected = in_repo if in_repo.is_file() else shared  # data/ would come first
     assert expected.is_file()
     assert data._find_source(None, tmp_path / "c", download=False) == expected

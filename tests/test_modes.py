@@ -81,9 +81,9 @@ def test_full_mode_uses_the_top_folder_and_small_modes_their_own(artifacts):
 
 
 def test_shown_paths_are_relative_to_the_repository():
-    from helpers.artifacts import ROOT
+    from helpers.paths import project_dir as root
 
-    assert shown(ROOT / "artifacts" / "x") == "artifacts/x"
+    assert shown(root() / "artifacts" / "x") == "artifacts/x"
     assert "/" not in shown("/somewhere/else/file.json")
 
 

@@ -69,7 +69,7 @@ def test_steps_call_helpers_not_inline_logic(notebook):
 
 
 def test_scrub_removes_repository_and_home_paths(tmp_path):
-    from helpers.artifacts import ROOT
+    from helpers.suite import ROOT
 
     line = f"saved to {ROOT}/artifacts/predictor and {tmp_path}/x.json"
     cleaned = scrub(line)

@@ -55,7 +55,7 @@ def empty_places(tmp_path, monkeypatch):
     for var in ("NEWSGROUPS_ARCHIVE", "HELPERS_CACHE_DIR"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
-    monkeypatch.setattr(data, "_repo_root", lambda: tmp_path / "repo")
+    monkeypatch.setenv("HELPERS_PROJECT_DIR", str(tmp_path / "repo"))
     return data
 
 
