@@ -156,3 +156,99 @@ def note_result(mode: RunMode, notebook: str, **numbers) -> None:
     results = json.loads(path.read_text()) if path.is_file() else {}
     results[notebook] = {**results.get(notebook, {}), **numbers}
     write_json(path, results)
+
+
+# ------------------------------------------------------------------------------ choices
+MODEL_NOTEBOOK = "02_model_selection.ipynb"
+CHOICES_FILE = "choices.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A value a later notebook uses, and where it came from (a default, the LR finder, or you).
+
+    >>> print(Choice(8.7e-5, "the LR finder's valley suggestion"))
+    8.7e-05 (from the LR finder's valley suggestion)
+    """
+
+    value: object
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.value} (from {self.source})"
+
+
+def save_choice(mode: RunMode, name: str, value, *, made_in: str, **context) -> Path:
+    """Remember the reader's choice of ``name`` (e.g. from a widget) for the notebooks after this one.
+
+    ``context`` (e.g. ``model=...`` for a learning rate) is kept with it: a choice is only
+    reused where it still fits.
+
+    >>> save_choice(get_mode("smoke"), "model", "minilm-l6", made_in=MODEL_NOTEBOOK)  # doctest: +SKIP
+    """
+    path = artifacts_dir(mode) / CHOICES_FILE
+    choices = _read_choices(path)
+    choices[name] = {"value": value, "made_in": made_in, **context}
+    write_json(path, choices)
+    return path
+
+
+def load_choice(mode: RunMode, name: str) -> dict | None:
+    """The saved choice of ``name`` (``{"value": ..., "made_in": ..., ...}``), or ``None``.
+
+    >>> load_choice(get_mode("smoke"), "model")  # doctest: +SKIP
+    {'value': 'minilm-l6', 'made_in': '02_model_selection.ipynb'}
+    """
+    return _read_choices(artifacts_dir(mode) / CHOICES_FILE).get(name)
+
+
+def forget_choices(mode: RunMode) -> None:
+    """Drop every saved choice of this mode: the notebooks go back to their defaults."""
+    (artifacts_dir(mode) / CHOICES_FILE).unlink(missing_ok=True)
+
+
+def _read_choices(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        print(f"{shown(path)} is unreadable; ignoring the saved choices.")
+        return {}
+
+
+def chosen_model(mode: RunMode) -> Choice:
+    """The model to fine-tune: the reader's pick in notebook 02, else the mode's default.
+
+    >>> chosen_model(get_mode("full")).value  # with nothing picked
+    'minilm-l6'
+    """
+    saved = load_choice(mode, "model")
+    if saved:
+        return Choice(saved["value"], f"your choice in {saved['made_in']}")
+    return Choice(mode.settings.model, "the default, RunSettings.model")
+
+
+def chosen_settings(mode: RunMode):
+    """The mode's training settings with the reader's model choice applied.
+
+    >>> chosen_settings(get_mode("smoke")).maxlen
+    32
+    """
+    return dataclasses.replace(mode.settings, model=chosen_model(mode).value)
+
+
+def chosen_lr(mode: RunMode, finder, model: str) -> Choice:
+    """The learning rate to train with, in this order: the reader's pick in notebook 03 (for
+    this model), a rate the mode fixes (``settings.lr_max``), else the LR finder's suggestion.
+
+    >>> chosen_lr(get_mode("full"), finder, "minilm-l6")  # doctest: +SKIP
+    Choice(value=0.0001, source="the LR finder's valley suggestion")
+    """
+    saved = load_choice(mode, "lr_max")
+    if saved and saved.get("model") == model:
+        return Choice(float(saved["value"]), f"your choice in {saved['made_in']}")
+    if saved:
+        print(f"Your learning rate from {saved['made_in']} was chosen for {saved.get('model')!r}, "
+              f"not {model!r}: not using it.")
+    if mode.settings.lr_max is not None:
+        return Choice(float(mode.settings.lr_max), f"the {mode.name!r} mode's setting lr_max")
+    return Choice(float(finder.suggestion), f"the LR finder's {finder.suggestion_name!r} suggestion")
