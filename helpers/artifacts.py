@@ -54,24 +54,25 @@ def shown(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------ LR finder
-def save_lr_find(result, mode: RunMode, n_train: int, seconds: float) -> Path:
+def save_lr_find(result, mode: RunMode, n_train: int, seconds: float, settings=None) -> Path:
     """Keep an LR finder result (curve, settings, seconds) for the training notebook.
 
     >>> save_lr_find(finder, mode, len(train), seconds=95.0)  # doctest: +SKIP
     """
     path = artifacts_dir(mode) / "lr_find.json"
     write_json(path, {
-        "settings": _finder_settings(mode, n_train), "seconds": round(float(seconds), 1),
+        "settings": _finder_settings(settings or mode.settings, n_train), "seconds": round(float(seconds), 1),
         "lrs": result.lrs.tolist(), "losses": result.losses.tolist(), "stop_reason": result.stop_reason,
         "suggestions": result.suggestions,
     })
     return path
 
 
-def load_lr_find(mode: RunMode, n_train: int):
+def load_lr_find(mode: RunMode, n_train: int, settings=None):
     """``(result, seconds)`` saved by the LR finder notebook for these settings, else ``None``.
 
-    Says why when there is a file that does not fit (other maxlen, batch size...).
+    Says why when there is a file that does not fit (other model, maxlen, batch size...).
+    ``settings`` (default: the mode's) are the training settings in use, e.g. ``chosen_settings(mode)``.
 
     >>> saved = load_lr_find(mode, len(train))  # doctest: +SKIP
     """
@@ -82,7 +83,7 @@ def load_lr_find(mode: RunMode, n_train: int):
         return None
     try:
         saved = json.loads(path.read_text())
-        if saved["settings"] != _finder_settings(mode, n_train):
+        if saved["settings"] != _finder_settings(settings or mode.settings, n_train):
             print(f"{shown(path)} was made with other settings; running the LR finder again.")
             return None
         losses = np.array(saved["losses"])
@@ -92,8 +93,8 @@ def load_lr_find(mode: RunMode, n_train: int):
         return None
 
 
-def _finder_settings(mode: RunMode, n_train: int) -> dict:
-    settings = dataclasses.asdict(mode.settings)
+def _finder_settings(run_settings, n_train: int) -> dict:
+    settings = dataclasses.asdict(run_settings)
     return {**{key: settings[key] for key in _FINDER_KEYS}, "remove": list(settings["remove"]), "n_train": n_train}
 
 

@@ -106,7 +106,8 @@ _CURVE_NAMES = {"": "training (running average)", "val_": "validation", "test_":
 
 class ScoreEachEpoch(keras.callbacks.Callback):
     """After each epoch, score the model on ``data`` and add ``{name}_loss`` and
-    ``{name}_accuracy`` to the epoch's metrics; print one line. Nothing is chosen from these
+    ``{name}_accuracy`` to the epoch's metrics (Keras prints them on the epoch's line, and
+    they land in the training history). Nothing is chosen from these
     scores (no early stopping, no best epoch): they only show how the model moves.
     ``seconds`` is what the scoring cost, kept apart from training time.
 
@@ -121,12 +122,9 @@ class ScoreEachEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         start = time.perf_counter()
         scores = self.model.evaluate(self.data, verbose=0, return_dict=True)
-        took = time.perf_counter() - start
-        self.seconds += took
+        self.seconds += time.perf_counter() - start
         if logs is not None:
             logs.update({f"{self.name}_{key}": float(value) for key, value in scores.items()})
-        shown_scores = " - ".join(f"{self.name}_{key}: {value:.4f}" for key, value in scores.items())
-        print(f"   scored on {self.name} data after epoch {epoch + 1}: {shown_scores} ({took:.0f} s)", flush=True)
 
 
 def build_in_scope(strategy: tf.distribute.Strategy, fn: Callable[[], T]) -> T:
