@@ -227,7 +227,8 @@ def text_box(predictor, text: str = "My doctor says the new antibiotics should c
         if state["probs"] is None:
             return "<p>Type a message first: the box is empty.</p>"
         name = predictor.class_names[int(np.argmax(state["probs"]))]
-        return (f"<p>Predicted: <b>{html.escape(name)}</b></p>"
+        shown_text = html.escape(area.value if len(area.value) <= 300 else area.value[:300] + "...")
+        return (f"<p>Message: <i>{shown_text}</i></p><p>Predicted: <b>{html.escape(name)}</b></p>"
                 f"{probability_table(predictor.class_names, state['probs'], mark=name)}{state['explanation']}")
 
     def on_classify(_=None) -> None:

@@ -87,6 +87,7 @@ def test_text_box_classifies_on_click_and_live():
     assert "Press classify" in box.output.value  # not live: waits for the button
     classify.click()
     assert box.value == "graphics"
+    assert "Message: <i>pixel pixel pixel</i>" in box.output.value  # the static picture shows the text too
     live.value = True
     area.value = "doctor doctor doctor"
     assert box.value == "medicine"
