@@ -8,6 +8,7 @@ posting time) and scores the latest 20%, with the recipe of ``helpers.full_run``
     .venv/bin/python bench/date_validation.py                       # the defaults
     .venv/bin/python bench/date_validation.py --maxlen 512 --epochs 2
     .venv/bin/python bench/date_validation.py --bucket no
+    .venv/bin/python bench/date_validation.py --lr-max 3e-5       # a fixed rate instead of the finder's
 
 Each run is appended to ``bench/results.json`` under ``date_validation``. The test set is
 never touched here.
@@ -61,13 +62,19 @@ def main() -> None:
     parser.add_argument("--maxlen", type=int, default=defaults.maxlen)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--lr-max", type=float, default=defaults.lr_max)
+    parser.add_argument("--lr-suggestion", default=defaults.lr_suggestion)
     parser.add_argument("--bucket", type=_yes_no, default=defaults.bucket)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--precision", default=defaults.precision)
+    parser.add_argument("--save-probabilities", default=None, help="a .npy file for the validation probabilities")
     args = parser.parse_args()
-    settings = dataclasses.replace(defaults, maxlen=args.maxlen, epochs=args.epochs,
-                                   lr_max=args.lr_max, bucket=args.bucket)
+    settings = dataclasses.replace(defaults, maxlen=args.maxlen, epochs=args.epochs, lr_max=args.lr_max,
+                                   lr_suggestion=args.lr_suggestion, bucket=args.bucket, seed=args.seed,
+                                   precision=args.precision)
     early, late = split_by_date(load_newsgroups()[0], val_size=settings.val_size)
     print(f"training on the earliest {len(early):,}, validating on the latest {len(late):,}")
-    record = full_run(settings, data=(early, late), predictor_dir=None, verbose=0)
+    record = full_run(settings, data=(early, late), predictor_dir=None, verbose=0,
+                      probabilities_to=args.save_probabilities)
     record["evaluate_on"] = "latest 20% of train (by date)"
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results.setdefault("date_validation", []).append(record)

@@ -4,6 +4,7 @@ Each area has its own module with a `run(...) -> dict`:
 
 - training    bench_training.py  examples/s, dynamic vs static padding, lr_find seconds
 - models      bench_models.py    compatibility table and cost table
+- precision   bench_precision.py float32 against bfloat16: training and prediction speed
 - predict     bench_predict.py   predictions/s, latency, LIME time and agreement (needs a predictor)
 - lime_sampling  lime_sampling.py  how LIME's agreement grows with its sample count (~45 min)
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from helpers.full_run import PREDICTOR_DIR, RESULTS, save_record  # noqa: E402
 
-AREAS = ("training", "models", "predict", "lime_sampling")
+AREAS = ("training", "models", "precision", "predict", "lime_sampling")
 
 
 def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
@@ -38,6 +39,10 @@ def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
         import bench_models
 
         return bench_models.run(quick)
+    if area == "precision":
+        import bench_precision
+
+        return bench_precision.run(quick)
     if not (predictor_dir / "predictor.json").is_file():
         raise SystemExit(f"bench {area} needs a saved predictor at {predictor_dir}: run `make run` first.")
     if area == "lime_sampling":

@@ -51,13 +51,14 @@ class RunSettings:
     # On the date-ordered validation split (bench/date_validation.py, no bucketing): 3 epochs
     # 96.46%, 4 epochs 97.79%. Four epochs fit the 20-minute budget here (~15 min in all).
     epochs: int = 4
-    # Chosen on the validation split: the LR finder's valley there gave 8.7e-5 and 96.2%
-    # accuracy. Taking the valley afresh each run is not stable: with 50 sweep steps it
-    # ranged from 1.9e-5 to 8.7e-5 on the same data, and 1.9e-5 underfits in 3 epochs.
-    # The finder still runs, and its suggestions are recorded. None: use `lr_suggestion`.
-    lr_max: float | None = 8.7e-5
-    lr_suggestion: str = "valley"
-    lr_find_steps: int = 50
+    # None: the LR finder's suggestion, taken afresh on every run (README, "The LR finder").
+    # A number overrides the finder; so does lr_suggestion, naming another of its suggestions.
+    lr_max: float | None = None
+    lr_suggestion: str | None = None
+    # The finder sweeps on texts cut at 128 tokens: half the cost, the same suggestions
+    # as at 256 on the date-ordered split (README).
+    lr_find_maxlen: int = 128
+    lr_find_steps: int | None = None  # None: the finder's own default (helpers.schedule.SWEEP)
     padding: Literal["dynamic", "static"] = "dynamic"
     # Length bucketing of the training batches saves padding, but it cost accuracy on the
     # date-ordered validation split (95.58% against 96.46%, same settings; see README) and
@@ -66,6 +67,8 @@ class RunSettings:
     remove: tuple[str, ...] = ()
     seed: int = 42
     val_size: float = 0.2  # used when evaluating on a validation split
+    # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
+    precision: str = "auto"
 
 
 @contextmanager
@@ -93,6 +96,39 @@ def training_batches(encoder, data, settings: RunSettings):
                            bucket=settings.bucket)
 
 
+def find_lr(model, encoder, data, settings: RunSettings, *, progress: bool = True):
+    """The LR finder as the recipe runs it: on its own shuffled stream of ``data``, cut at
+    ``settings.lr_find_maxlen`` tokens, so training sees the same batches whether or not
+    it ran. Weights and optimizer state are put back afterwards (``helpers.schedule.lr_find``).
+
+    >>> finder = find_lr(model, encoder, train, RunSettings())   # doctest: +SKIP
+    >>> finder.suggestion                                       # doctest: +SKIP
+    5.2e-05
+    """
+    from helpers.schedule import lr_find
+    from helpers.tokenizer import TextEncoder
+
+    sweep_encoder = TextEncoder(encoder.tokenizer, maxlen=min(settings.lr_find_maxlen, encoder.maxlen))
+    steps = {"num_steps": settings.lr_find_steps} if settings.lr_find_steps else {}
+    return lr_find(model, training_batches(sweep_encoder, data, settings), progress=progress, **steps)
+
+
+def lr_choice(finder, settings: RunSettings) -> tuple[float, str]:
+    """The learning rate a run trains with, and where it came from.
+
+    >>> lr_choice(finder, RunSettings())                 # doctest: +SKIP
+    (8.1e-05, 'LR finder: minimum_div_10')
+    >>> lr_choice(finder, RunSettings(lr_max=1e-4))      # doctest: +SKIP
+    (0.0001, 'set by hand')
+    """
+    if settings.lr_max is not None:
+        return settings.lr_max, "set by hand"
+    name = settings.lr_suggestion or finder.suggestion_name
+    if name not in finder.suggestions:
+        raise ValueError(f"lr_suggestion must be one of {sorted(finder.suggestions)}, not {name!r}.")
+    return finder.suggestions[name], f"LR finder: {name}"
+
+
 def full_run(
     settings: RunSettings = RunSettings(),
     *,
@@ -100,13 +136,16 @@ def full_run(
     limit: int | None = None,
     data: tuple | None = None,
     predictor_dir: str | Path | None = PREDICTOR_DIR,
+    probabilities_to: str | Path | None = None,
     verbose: int = 1,
 ) -> dict:
     """Run the recipe once and return its record (accuracy, seconds per phase, settings).
 
     ``limit`` keeps a stratified ``limit`` of the training and evaluation texts (a smoke
     run); ``data`` gives your own ``(train, test)`` pair instead of the tutorial's task.
-    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``.
+    The predictor is saved to ``predictor_dir`` only for a test run without ``limit``;
+    ``probabilities_to`` saves the evaluated texts' class probabilities (``.npy``), e.g. to
+    try averaging them with another model's.
 
     >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
     """
@@ -117,8 +156,8 @@ def full_run(
     from helpers.evaluate import validate
     from helpers.model import load_classifier
     from helpers.modes import subset
+    from helpers.precision import choose_precision
     from helpers.predictor import get_predictor
-    from helpers.schedule import lr_find
     from helpers.tokenizer import TextEncoder
     from helpers.train import fit_onecycle
 
@@ -135,13 +174,15 @@ def full_run(
         train, held_out = subset(train, limit, s.seed), subset(held_out, limit, s.seed)
         encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
         train_data = training_batches(encoder, train, s)
-        model = load_classifier(s.model, train.class_names, seed=s.seed)
+        chosen = choose_precision(s.precision)
+        print(chosen, flush=True)
+        model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen)
 
     with phase(seconds, "lr_find"):
-        finder = lr_find(model, train_data, num_steps=s.lr_find_steps, progress=verbose > 0)
-        lr_max = s.lr_max or finder.suggestions[s.lr_suggestion]
+        finder = find_lr(model, encoder, train, s, progress=verbose > 0)
+        lr_max, source = lr_choice(finder, s)
         print(f"LR finder suggestions: { {k: f'{v:.2e}' for k, v in finder.suggestions.items()} }"
-              f" -> lr_max = {lr_max:.2e}", flush=True)
+              f" -> lr_max = {lr_max:.2e} ({source})", flush=True)
 
     with phase(seconds, "train"):
         history = fit_onecycle(model, train_data, lr_max=lr_max, epochs=s.epochs, verbose=verbose)
@@ -149,20 +190,25 @@ def full_run(
     with phase(seconds, "evaluate"):
         result = validate(model, encoder, held_out.texts, held_out.labels, held_out.class_names)
 
+    if probabilities_to:
+        import numpy as np
+
+        np.save(probabilities_to, result.probabilities)
     if predictor_dir and evaluate_on == "test" and not limit:
         with phase(seconds, "save"):
             get_predictor(model, encoder, train.class_names).save(predictor_dir)
 
     record = build_record(s, evaluate_on=evaluate_on, accuracy=result.accuracy, n_train=len(train),
                           n_eval=len(held_out), seconds=seconds, lr_max=lr_max,
-                          lr_suggestions=finder.suggestions, train_losses=history.epochs.get("loss", []))
+                          lr_suggestions=finder.suggestions, lr_source=source, train_losses=history.epochs.get("loss", []),
+                          precision=chosen)
     print(json.dumps({k: record[k] for k in ("evaluate_on", "accuracy", "seconds")}), flush=True)
     return record
 
 
 def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_train: int, n_eval: int,
-                 seconds: dict[str, float], lr_max: float, lr_suggestions: dict[str, float],
-                 train_losses: list[float]) -> dict:
+                 seconds: dict[str, float], lr_max: float, lr_suggestions: dict[str, float], lr_source: str = "",
+                 train_losses: list[float], precision=None) -> dict:
     """A run's record as ``bench/results.json`` keeps it; ``seconds["total"]`` is the phases' sum.
 
     >>> build_record(RunSettings(), evaluate_on="test", accuracy=0.95, n_train=2257, n_eval=1502,
@@ -171,6 +217,7 @@ def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_
     700.0
     """
     from helpers.backend import tf, transformers
+    from helpers.precision import cpu_flags
 
     seconds = {**seconds, "total": round(sum(v for k, v in seconds.items() if k != "total"), 1)}
     return {
@@ -181,11 +228,14 @@ def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_
         "seconds": seconds,
         "lr_max": float(lr_max),
         "lr_suggestions": {k: float(v) for k, v in lr_suggestions.items()},
+        "lr_source": lr_source,
         "train_loss_per_epoch": [round(float(v), 4) for v in train_losses],
+        "precision": {"policy": precision.policy, "reason": precision.reason} if precision else None,
         "settings": dataclasses.asdict(settings),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, "
                    f"{'GPU' if tf.config.list_physical_devices('GPU') else 'no GPU'}",
+        "cpu_flags": sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_int8"}),
         "versions": {"tensorflow": tf.__version__, "transformers": transformers.__version__,
                      "helpers": helpers.__version__},
     }
@@ -234,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.add_argument(f"--{field.name.replace('_', '-')}", nargs="*", default=value)
         else:
             kind = (_lr_or_auto if field.name == "lr_max" else _yes_no if isinstance(value, bool)
-                    else type(value))
+                    else int if field.name == "lr_find_steps" else str if value is None else type(value))
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=value)
     args = parser.parse_args(argv)
     settings = RunSettings(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v)

@@ -184,17 +184,25 @@ def _loss_totals(model: keras.Model) -> tuple[float, float] | None:
 
 
 # ----------------------------------------------------------------------------- LR finder
+# The default sweep, chosen by measurement for fine-tuning a pretrained transformer
+# (README, "The LR finder"): 15 steps per decade from 1e-6, where nothing moves yet, to 1e-2,
+# past where fine-tuning breaks down (about 1e-3). Every default is stated here, once.
+SWEEP = dict(start_lr=1e-6, end_lr=1e-2, num_steps=60, window=5, stop_factor=4.0)
+DEFAULT_SUGGESTION = "minimum_div_10"
+
+
 @dataclass
 class LRFinderResult:
     """What ``lr_find`` saw: learning rates, raw and smoothed losses, and suggestions.
 
-    Suggestions use the smoothed curve without its first ``skip_start`` points (default:
-    a tenth) and last ``skip_end`` (default 5), like fastai. ``stop_reason`` is
-    ``"diverged"``, ``"nan"`` or ``"end"``.
+    Suggestions read the smoothed curve up to its lowest point (past it the model is
+    breaking down), without its first ``skip_start`` points (default: a tenth).
+    ``suggestion`` is the one the project uses, ``DEFAULT_SUGGESTION``; ``stop_reason``
+    is ``"diverged"``, ``"nan"`` or ``"end"``.
 
     >>> result.suggestions                            # doctest: +SKIP
-    {'valley': 4.2e-05, 'steepest': 6.9e-05, 'minimum_div_10': 2.1e-04}
-    >>> result.plot()                                 # doctest: +SKIP
+    {'valley': 4.3e-05, 'steepest': 3.5e-04, 'minimum_div_10': 8.1e-05}
+    >>> result.plot(lr_used=result.suggestion)        # doctest: +SKIP
     """
 
     lrs: np.ndarray
@@ -202,7 +210,8 @@ class LRFinderResult:
     smoothed: np.ndarray
     stop_reason: str = "end"
     skip_start: int | None = None
-    skip_end: int = 5
+    skip_end: int = 0
+    suggestion_name: str = DEFAULT_SUGGESTION
     valley: float = field(init=False)
     steepest: float = field(init=False)
     minimum_div_10: float = field(init=False)
@@ -214,45 +223,59 @@ class LRFinderResult:
             float(self.lrs[self.points["steepest"]]),
             float(self.lrs[self.points["minimum"]]) / 10,
         )
+        if self.suggestion_name not in self.suggestions:
+            raise ValueError(f"suggestion_name must be one of {sorted(self.suggestions)}, not {self.suggestion_name!r}.")
 
     @property
     def suggestions(self) -> dict[str, float]:
         """``{"valley", "steepest", "minimum_div_10"}`` -> learning rate."""
         return {"valley": self.valley, "steepest": self.steepest, "minimum_div_10": self.minimum_div_10}
 
-    def plot(self, ax=None, skip_start: int | None = None, skip_end: int | None = None):
-        """Smoothed loss against learning rate (log axis), one marker per suggestion; returns the axes."""
+    @property
+    def suggestion(self) -> float:
+        """The learning rate of the default suggestion (``suggestion_name``)."""
+        return self.suggestions[self.suggestion_name]
+
+    def plot(self, ax=None, *, lr_used: float | None = None, lr_used_label: str = "used"):
+        """Raw losses (faint) and the smoothed curve against the learning rate (log axis),
+        a marker per suggestion, and a dashed line at ``lr_used``; returns the axes."""
         import matplotlib.pyplot as plt
 
-        start, stop = _window(len(self.lrs), self.skip_start if skip_start is None else skip_start,
-                              self.skip_end if skip_end is None else skip_end)
         new_figure = ax is None
         if new_figure:
             _, ax = plt.subplots(figsize=(7, 4))
-        ax.plot(self.lrs[start:stop], self.smoothed[start:stop], color="#4c72b0", label="smoothed loss")
+        ax.plot(self.lrs, self.losses, color="#4c72b0", alpha=0.25, linewidth=1, label="loss of each batch")
+        ax.plot(self.lrs, self.smoothed, color="#4c72b0", linewidth=2, label="smoothed loss")
         for (name, lr), marker, color in zip(self.suggestions.items(), "ovs", ("#c44e52", "#55a868", "#8172b2")):
             loss = np.interp(np.log(lr), np.log(self.lrs), self.smoothed)  # the curve at that lr
-            ax.plot(lr, loss, marker, color=color, markersize=9, label=f"{name}: {lr:.1e}")
+            star = " (default)" if name == self.suggestion_name else ""
+            ax.plot(lr, loss, marker, color=color, markersize=9, label=f"{name}{star}: {lr:.1e}")
+        if lr_used is not None:
+            ax.axvline(lr_used, color="black", linestyle="--", linewidth=1, label=f"{lr_used_label}: {lr_used:.1e}")
+        top = max(self.smoothed[0], np.nanmax(self.smoothed[: self.points["minimum"] + 1])) * 1.3
+        ax.set_ylim(max(0.0, np.nanmin(self.losses) - 0.05), top)  # keep the blow-up from squashing the fall
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (log scale)")
-        ax.set_ylabel("loss (smoothed)")
-        ax.legend()
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=8)
         if new_figure:
             ax.figure.tight_layout()
         return ax
 
 
-def smooth(losses: np.ndarray, beta: float = 0.98) -> np.ndarray:
-    """Exponential moving average with bias correction (the first value is the first loss).
+def smooth(losses: np.ndarray, window: int = SWEEP["window"]) -> np.ndarray:
+    """Centred moving average: each point is the mean of the raw losses ``window // 2`` steps
+    either side of it (fewer at the ends). Centred, so the curve does not lag the losses as
+    an exponential moving average does.
 
-    >>> smooth(np.array([1.0, 1.0, 1.0]))
-    array([1., 1., 1.])
+    >>> smooth(np.array([1.0, 2.0, 3.0, 4.0]), window=3)
+    array([1.5, 2. , 3. , 3.5])
     """
-    avg, out = 0.0, []
-    for i, loss in enumerate(losses, start=1):
-        avg = beta * avg + (1 - beta) * loss
-        out.append(avg / (1 - beta**i))
-    return np.array(out)
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be an odd number >= 1, not {window}.")
+    losses = np.asarray(losses, dtype=float)
+    half = window // 2
+    return np.array([losses[max(0, i - half): i + half + 1].mean() for i in range(len(losses))])
 
 
 def _window(n: int, skip_start: int | None, skip_end: int) -> tuple[int, int]:
@@ -263,14 +286,15 @@ def _window(n: int, skip_start: int | None, skip_end: int) -> tuple[int, int]:
 
 
 def suggestion_indices(smoothed: np.ndarray, lrs: np.ndarray, *, skip_start: int | None = None,
-                       skip_end: int = 5) -> dict[str, int]:
+                       skip_end: int = 0) -> dict[str, int]:
     """Indexes (into the full arrays) of the valley, steepest and minimum points.
 
-    - valley (fastai's default): the longest valley, i.e. the longest run of ever-lower
-      losses (not necessarily adjacent points); split it in thirds and take the middle of
+    - minimum: the lowest loss (``minimum_div_10`` suggests a tenth of its lr, the rule
+      of the LR range test's author);
+    - valley (fastai's default): the longest run of ever-lower losses (not necessarily
+      adjacent points) that ends by the minimum; split it in thirds and take the middle of
       the middle third, which is half-way down;
-    - steepest: where the loss falls fastest per unit of log(lr);
-    - minimum: the lowest loss (``minimum_div_10`` suggests a tenth of its lr).
+    - steepest: where the loss falls fastest per unit of log(lr), on the way down to the minimum.
 
     >>> suggestion_indices(np.array([3, 2.9, 2, 1, 0.9, 5.0]), np.logspace(-5, 0, 6), skip_start=0, skip_end=0)
     {'valley': 1, 'steepest': 2, 'minimum': 4}
@@ -279,32 +303,38 @@ def suggestion_indices(smoothed: np.ndarray, lrs: np.ndarray, *, skip_start: int
     y = np.asarray(smoothed[start:stop], dtype=float)
     if y.size < 2:
         raise ValueError(f"Need at least 2 recorded losses for suggestions, got {y.size}. Run more steps.")
+    minimum = int(np.argmin(y))
+    y_down = y[: minimum + 1]  # past the minimum the loss climbs: the model is breaking down
     # longest decreasing subsequence, remembering where each one starts
-    length, first = np.ones(len(y), int), np.arange(len(y))
-    for i in range(1, len(y)):
+    length, first = np.ones(len(y_down), int), np.arange(len(y_down))
+    for i in range(1, len(y_down)):
         for j in range(i):
-            if y[j] > y[i] and length[j] + 1 > length[i]:
+            if y_down[j] > y_down[i] and length[j] + 1 > length[i]:
                 length[i], first[i] = length[j] + 1, first[j]
     end = int(np.argmax(length))  # the first of the longest
     third = (end - first[end]) / 3
     valley = int(first[end] + int(third) + int(third / 2))
-    steepest = int(np.argmin(np.gradient(y, np.log(lrs[start:stop]))))
-    return {"valley": start + valley, "steepest": start + steepest, "minimum": start + int(np.argmin(y))}
+    slope = np.gradient(y, np.log(lrs[start:stop]))[: minimum + 1]
+    steepest = int(np.argmin(slope))
+    return {"valley": start + valley, "steepest": start + steepest, "minimum": start + minimum}
 
 
-def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float = 1e-7, end_lr: float = 10.0,
-            num_steps: int = 100, beta: float = 0.98, stop_factor: float = 4.0, progress: bool = True) -> LRFinderResult:
+def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float = SWEEP["start_lr"],
+            end_lr: float = SWEEP["end_lr"], num_steps: int = SWEEP["num_steps"], window: int = SWEEP["window"],
+            stop_factor: float = SWEEP["stop_factor"], suggestion: str = DEFAULT_SUGGESTION,
+            progress: bool = True) -> LRFinderResult:
     """Sweep the learning rate from ``start_lr`` to ``end_lr`` over ``num_steps`` batches.
 
     One training step per learning rate, exponentially spaced; the dataset is repeated if
-    it has fewer batches. Stops early once the smoothed loss exceeds ``stop_factor`` x its
-    best, or is NaN. The model's weights and the optimizer's whole state (iterations,
-    slots such as Adam's moments, learning rate) are put back afterwards, even on error.
-    Repeatable on CPU: the same seeds (model, ``TextEncoder.dataset(seed=...)``) give the
-    same losses, exactly (tests/test_determinism.py).
+    it has fewer batches. Stops early once the mean of the last ``window // 2 + 1`` losses
+    exceeds ``stop_factor`` x the lowest such mean, or a loss is NaN. The model's weights
+    and the optimizer's whole state (iterations, slots such as Adam's moments, learning
+    rate) are put back afterwards, even on error. Repeatable on CPU: the same seeds (model,
+    ``TextEncoder.dataset(seed=...)``) give the same losses, exactly
+    (tests/test_determinism.py). Taught in notebook 03.
 
     >>> result = lr_find(model, encoder.dataset(texts, labels, shuffle=True))  # doctest: +SKIP
-    >>> result.plot(); result.valley                                          # doctest: +SKIP
+    >>> result.plot(); result.suggestion                                      # doctest: +SKIP
     """
     from helpers.memory import out_of_memory_hint
 
@@ -315,6 +345,7 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
         raise ValueError(f"Need 0 < start_lr < end_lr and num_steps >= 2; got {start_lr}, {end_lr}, {num_steps}.")
     if not model.weights:
         raise ValueError("The model has no weights yet: call it once on a batch first.")
+    smooth(np.zeros(1), window)  # fail now on a bad window
     with model.distribute_strategy.scope():
         optimizer.build(model.trainable_variables)  # so there is a state to save (no-op if built)
     weights = model.get_weights()
@@ -322,7 +353,8 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     lr_before = float(optimizer.learning_rate.numpy())
 
     lrs_all = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
-    lrs, losses, best, avg, reason = [], [], math.inf, 0.0, "end"
+    lrs, losses, best, reason = [], [], math.inf, "end"
+    trailing = window // 2 + 1
     steps = range(num_steps)
     if progress:
         from helpers.progress import progress as progress_bar
@@ -344,12 +376,11 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
             if not math.isfinite(loss):
                 reason = "nan"
                 break
-            avg = beta * avg + (1 - beta) * loss
-            smoothed = avg / (1 - beta ** (i + 1))
             lrs.append(lrs_all[i])
             losses.append(loss)
-            best = min(best, smoothed)
-            if smoothed > stop_factor * best:
+            recent = float(np.mean(losses[-trailing:]))
+            best = min(best, recent)
+            if recent > stop_factor * best:
                 reason = "diverged"
                 break
     finally:
@@ -362,4 +393,5 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     if len(losses) < 2:
         raise ValueError(f"The loss was not finite after {len(losses)} step(s): lower start_lr.")
     losses = np.array(losses)
-    return LRFinderResult(np.array(lrs), losses, smooth(losses, beta), stop_reason=reason)
+    return LRFinderResult(np.array(lrs), losses, smooth(losses, window), stop_reason=reason,
+                          suggestion_name=suggestion)

@@ -11,6 +11,17 @@ import pytest
 
 import helpers  # noqa: F401  (Keras 2 before TensorFlow)
 
+
+@pytest.fixture(autouse=True, scope="module")
+def float32_unless_asked():
+    """Unit tests compute in float32 on every machine, so their tolerances hold whatever the
+    CPU offers. Tests of the precision choice and of bfloat16 training ask for it explicitly;
+    the notebooks (nbval, outside this folder) take the machine's own choice."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HELPERS_PRECISION", "float32")
+        yield
+
+
 CLASS_NAMES = ["alt.atheism", "comp.graphics", "sci.med", "soc.religion.christian"]
 
 

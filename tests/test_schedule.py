@@ -65,10 +65,23 @@ def test_suggestions_on_a_known_curve():
     assert set(result.suggestions) == {"valley", "steepest", "minimum_div_10"}
 
 
-def test_smooth_is_bias_corrected():
-    assert np.allclose(smooth(np.array([2.0, 2.0, 2.0])), 2.0)  # no pull towards 0 at the start
-    expected = (0.98 * 0.02 * 1 + 0.02 * 3) / (1 - 0.98**2)
-    assert smooth(np.array([1.0, 3.0]))[1] == pytest.approx(expected)
+def test_smooth_is_centred_so_the_curve_does_not_lag():
+    assert np.allclose(smooth(np.array([2.0, 2.0, 2.0])), 2.0)  # no pull towards 0 at the ends
+    step = np.where(np.arange(40) < 20, 2.0, 1.0)  # the loss drops at step 20
+    for window in (3, 5, 9):
+        assert int(np.argmax(smooth(step, window) < 1.5)) == 20  # half-way exactly where it happens
+    assert smooth(np.array([1.0, 3.0, 5.0]), window=3)[0] == pytest.approx(2.0)  # fewer points at the ends
+    with pytest.raises(ValueError, match="odd"):
+        smooth(step, window=4)
+
+
+def test_suggestions_ignore_the_blow_up_after_the_minimum():
+    lrs, loss = _hand_made_curve()
+    wild = loss.copy()
+    wild[53:] = 30.0  # past the minimum the model breaks down: the loss jumps ...
+    wild[55:] = 1.0   # ... and falls back, far more steeply than on the way down
+    idx = suggestion_indices(wild, lrs, skip_start=0)
+    assert idx == {"valley": 24, "steepest": 30, "minimum": 50}
 
 
 def test_plot_marks_each_suggestion():
@@ -76,10 +89,15 @@ def test_plot_marks_each_suggestion():
 
     matplotlib.use("Agg")
     lrs, loss = _hand_made_curve()
-    ax = LRFinderResult(lrs, loss, loss).plot()
+    result = LRFinderResult(lrs, loss, loss)
+    ax = result.plot(lr_used=2e-3)
     labels = ax.get_legend_handles_labels()[1]
-    assert ax.get_xscale() == "log" and len(labels) == 4
+    assert ax.get_xscale() == "log" and len(labels) == 6  # raw, smoothed, 3 suggestions, used
     assert any(label.startswith("steepest: 1.0e-03") for label in labels)
+    assert f"{result.suggestion_name} (default): {result.suggestion:.1e}" in labels
+    assert "used: 2.0e-03" in labels
+    raw = ax.get_lines()[0]
+    assert raw.get_alpha() < 0.5 and np.array_equal(raw.get_ydata(), loss)  # raw losses, drawn faintly
 
 
 # ----------------------------------------------------------------------------- lr_find
