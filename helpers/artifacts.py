@@ -25,7 +25,8 @@ ENV_VAR = "NOTEBOOK_ARTIFACTS"
 TRAINING_NOTEBOOK = "04_one_cycle_training.ipynb"
 LR_FINDER_NOTEBOOK = "03_lr_finder.ipynb"
 # The settings an LR finder result depends on: a saved curve is reused only if they match.
-_FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "padding", "seed", "remove")
+_FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "lr_find_maxlen", "padding", "seed", "remove",
+                "precision")
 
 
 def artifacts_dir(mode: RunMode) -> Path:
@@ -237,19 +238,23 @@ def chosen_settings(mode: RunMode):
     return dataclasses.replace(mode.settings, model=chosen_model(mode).value)
 
 
-def chosen_lr(mode: RunMode, finder, model: str) -> Choice:
-    """The learning rate to train with, in this order: the reader's pick in notebook 03 (for
-    this model), a rate the mode fixes (``settings.lr_max``), else the LR finder's suggestion.
+def chosen_lr(mode: RunMode, finder, settings) -> Choice:
+    """The learning rate to train ``settings.model`` with, in this order: the reader's pick in
+    notebook 03 (for this model), else what the recipe takes (``helpers.full_run.lr_choice``:
+    a rate the settings fix, or the LR finder's suggestion).
 
-    >>> chosen_lr(get_mode("full"), finder, "minilm-l6")  # doctest: +SKIP
-    Choice(value=0.0001, source="the LR finder's valley suggestion")
+    >>> chosen_lr(get_mode("full"), finder, chosen_settings(get_mode("full")))  # doctest: +SKIP
+    Choice(value=8.1e-05, source="the LR finder's 'minimum_div_10' suggestion")
     """
+    from helpers.full_run import lr_choice
+
     saved = load_choice(mode, "lr_max")
-    if saved and saved.get("model") == model:
+    if saved and saved.get("model") == settings.model:
         return Choice(float(saved["value"]), f"your choice in {saved['made_in']}")
     if saved:
         print(f"Your learning rate from {saved['made_in']} was chosen for {saved.get('model')!r}, "
-              f"not {model!r}: not using it.")
-    if mode.settings.lr_max is not None:
-        return Choice(float(mode.settings.lr_max), f"the {mode.name!r} mode's setting lr_max")
-    return Choice(float(finder.suggestion), f"the LR finder's {finder.suggestion_name!r} suggestion")
+              f"not {settings.model!r}: not using it.")
+    lr, source = lr_choice(finder, settings)
+    if source.startswith("LR finder: "):
+        return Choice(float(lr), f"the LR finder's {source.removeprefix('LR finder: ')!r} suggestion")
+    return Choice(float(lr), f"the {mode.name!r} mode's setting lr_max")

@@ -172,6 +172,53 @@ def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> f
     return seconds
 
 
+TIMES_FILE = "times.json"
+_TIME_LINE = re.compile(r"^\*\*Measured time\*\*.*$", re.MULTILINE)
+
+
+def record_time(mode: str, notebook: str, seconds: float) -> None:
+    """Keep a notebook's run time for this mode in ``artifacts/<mode>/times.json``."""
+    from helpers.artifacts import artifacts_dir
+    from helpers.files import write_json
+    from helpers.modes import MODES
+
+    path = artifacts_dir(MODES[mode]) / TIMES_FILE
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    times[notebook] = round(seconds)
+    write_json(path, times)
+
+
+def time_line(notebook: str) -> str | None:
+    """The line stamped at the top of a notebook: its last measured time in each mode.
+
+    >>> time_line("01_data.ipynb")  # doctest: +SKIP
+    '**Measured time** (this notebook alone, ...): full 7 s · quick 7 s · smoke 7 s.'
+    """
+    from helpers.artifacts import artifacts_dir
+    from helpers.modes import MODES
+
+    found = []
+    for name, mode in MODES.items():
+        path = artifacts_dir(mode) / TIMES_FILE
+        seconds = json.loads(path.read_text()).get(notebook) if path.is_file() else None
+        if seconds is not None:
+            found.append(f"{name} {seconds:.0f} s")
+    if not found:
+        return None
+    return ("**Measured time** (this notebook in a fresh kernel, `python -m helpers.suite`, on the machine "
+            f"that stored these outputs; each mode's last run): {' · '.join(found)}.")
+
+
+def stamp_time(nb, notebook: str) -> None:
+    """Write ``time_line`` into the notebook's "## Run mode" cell (replacing an older one)."""
+    line = time_line(notebook)
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Run mode")]
+    if line is None or not cells:
+        return
+    cell = cells[0]
+    cell.source = _TIME_LINE.sub(line, cell.source) if _TIME_LINE.search(cell.source) else cell.source.rstrip() + "\n\n" + line
+
+
 def summary(mode: str, times: dict[str, float], failed: str | None = None) -> str:
     """The one-page summary: accuracy, each notebook's time, where the plots are."""
     from helpers.artifacts import artifacts_dir
@@ -237,8 +284,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!! {path.name} failed: {' '.join(str(err).split())[:500]}", file=sys.stderr)
             break
         print(f"{times[path.name]:5.0f} s", flush=True)
+        record_time(args.mode, path.name, times[path.name])
         if args.update:
-            (NOTEBOOKS / path.name).write_text((out_dir / path.name).read_text())
+            import nbformat
+
+            executed = nbformat.read(out_dir / path.name, as_version=4)
+            stamp_time(executed, path.name)
+            nbformat.write(executed, NOTEBOOKS / path.name)
     text = summary(args.mode, times, failed)
     (folder / "summary.md").write_text(text)
     print(text)

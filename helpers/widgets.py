@@ -125,11 +125,9 @@ def lr_picker(finder, default: float | None = None, *,
     def render() -> str:
         import matplotlib.pyplot as plt
 
-        ax = finder.plot()
         lr = slider.value
+        ax = finder.plot(lr_used=lr, lr_used_label="your choice")
         loss = float(np.interp(np.log(lr), np.log(finder.lrs), finder.smoothed))
-        ax.axvline(lr, color="black", linestyle="--", label=f"your choice: {lr:.1e}")
-        ax.legend()
         picture = figure_html(ax.figure)
         plt.close(ax.figure)
         ratios = ", ".join(f"{name} x{lr / value:.2g}" for name, value in finder.suggestions.items())

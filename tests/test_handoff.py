@@ -43,14 +43,15 @@ def finder(suggestion=3e-4):
 
 
 def test_without_a_choice_the_defaults_and_the_finder_decide(mode):
+    assert mode.settings.lr_max is None
     assert chosen_model(mode).value == mode.settings.model and "default" in chosen_model(mode).source
-    lr = chosen_lr(mode, finder(3e-4), mode.settings.model)
+    lr = chosen_lr(mode, finder(3e-4), mode.settings)
     assert lr.value == pytest.approx(3e-4) and lr.source == "the LR finder's 'valley' suggestion"
 
 
 def test_a_mode_that_fixes_the_rate_says_so(mode):
     fixed = with_settings(mode, lr_max=2e-4)
-    lr = chosen_lr(fixed, finder(3e-4), fixed.settings.model)
+    lr = chosen_lr(fixed, finder(3e-4), fixed.settings)
     assert lr.value == pytest.approx(2e-4) and "mode's setting" in lr.source
 
 
@@ -60,7 +61,7 @@ def test_the_readers_choices_win_and_are_named(mode):
     assert chosen_model(mode).source == "your choice in 02_model_selection.ipynb"
     assert chosen_settings(mode) == dataclasses.replace(mode.settings, model="distilbert")
     save_choice(mode, "lr_max", 1.5e-4, made_in="03_lr_finder.ipynb", model="distilbert")
-    lr = chosen_lr(mode, finder(3e-4), "distilbert")
+    lr = chosen_lr(mode, finder(3e-4), chosen_settings(mode))
     assert lr.value == pytest.approx(1.5e-4) and lr.source == "your choice in 03_lr_finder.ipynb"
     forget_choices(mode)
     assert load_choice(mode, "model") is None and chosen_model(mode).value == mode.settings.model
@@ -68,7 +69,7 @@ def test_the_readers_choices_win_and_are_named(mode):
 
 def test_a_rate_chosen_for_another_model_is_not_used(mode, capsys):
     save_choice(mode, "lr_max", 1.5e-4, made_in="03_lr_finder.ipynb", model="minilm-l6")
-    lr = chosen_lr(mode, finder(3e-4), "distilbert")
+    lr = chosen_lr(mode, finder(3e-4), dataclasses.replace(mode.settings, model="distilbert"))
     assert lr.value == pytest.approx(3e-4)
     assert "chosen for 'minilm-l6', not 'distilbert'" in capsys.readouterr().out
 

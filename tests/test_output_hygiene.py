@@ -98,3 +98,18 @@ def test_urls_and_fractions_are_not_paths():
         nbformat.v4.new_output("stream", name="stdout", text="see https://arxiv.org/abs/1803.09820, 3/4 done\n"),
         nbformat.v4.new_output("display_data", data={"text/html": "<p>a</p><b>artifacts/predictor</b>"})])])
     assert problems(nb) == []
+
+
+def test_measured_times_are_stamped_from_runs(tmp_path, monkeypatch):
+    from helpers.suite import record_time, stamp_time, time_line
+
+    monkeypatch.setenv("NOTEBOOK_ARTIFACTS", str(tmp_path))
+    assert time_line("01_data.ipynb") is None
+    record_time("smoke", "01_data.ipynb", 17.4)
+    record_time("full", "01_data.ipynb", 7.2)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## Run mode\n\nWhat each mode does.")])
+    stamp_time(nb, "01_data.ipynb")
+    assert nb.cells[0].source.endswith("full 7 s · smoke 17 s.")
+    record_time("smoke", "01_data.ipynb", 20)
+    stamp_time(nb, "01_data.ipynb")
+    assert nb.cells[0].source.count("**Measured time**") == 1 and "smoke 20 s" in nb.cells[0].source
