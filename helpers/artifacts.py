@@ -25,7 +25,8 @@ ENV_VAR = "NOTEBOOK_ARTIFACTS"
 TRAINING_NOTEBOOK = "04_one_cycle_training.ipynb"
 LR_FINDER_NOTEBOOK = "03_lr_finder.ipynb"
 # The settings an LR finder result depends on: a saved curve is reused only if they match.
-_FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "padding", "seed", "remove")
+_FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "lr_find_maxlen", "padding", "seed", "remove",
+                "precision")
 
 
 def artifacts_root() -> Path:
@@ -72,24 +73,25 @@ def shown(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------ LR finder
-def save_lr_find(result, mode: RunMode, n_train: int, seconds: float) -> Path:
+def save_lr_find(result, mode: RunMode, n_train: int, seconds: float, settings=None) -> Path:
     """Keep an LR finder result (curve, settings, seconds) for the training notebook.
 
     >>> save_lr_find(finder, mode, len(train), seconds=95.0)  # doctest: +SKIP
     """
     path = artifacts_dir(mode) / "lr_find.json"
     write_json(path, {
-        "settings": _finder_settings(mode, n_train), "seconds": round(float(seconds), 1),
+        "settings": _finder_settings(settings or mode.settings, n_train), "seconds": round(float(seconds), 1),
         "lrs": result.lrs.tolist(), "losses": result.losses.tolist(), "stop_reason": result.stop_reason,
         "suggestions": result.suggestions,
     })
     return path
 
 
-def load_lr_find(mode: RunMode, n_train: int):
+def load_lr_find(mode: RunMode, n_train: int, settings=None):
     """``(result, seconds)`` saved by the LR finder notebook for these settings, else ``None``.
 
-    Says why when there is a file that does not fit (other maxlen, batch size...).
+    Says why when there is a file that does not fit (other model, maxlen, batch size...).
+    ``settings`` (default: the mode's) are the training settings in use, e.g. ``chosen_settings(mode)``.
 
     >>> saved = load_lr_find(mode, len(train))  # doctest: +SKIP
     """
@@ -100,7 +102,7 @@ def load_lr_find(mode: RunMode, n_train: int):
         return None
     try:
         saved = json.loads(path.read_text())
-        if saved["settings"] != _finder_settings(mode, n_train):
+        if saved["settings"] != _finder_settings(settings or mode.settings, n_train):
             print(f"{shown(path)} was made with other settings; running the LR finder again.")
             return None
         losses = np.array(saved["losses"])
@@ -110,8 +112,8 @@ def load_lr_find(mode: RunMode, n_train: int):
         return None
 
 
-def _finder_settings(mode: RunMode, n_train: int) -> dict:
-    settings = dataclasses.asdict(mode.settings)
+def _finder_settings(run_settings, n_train: int) -> dict:
+    settings = dataclasses.asdict(run_settings)
     return {**{key: settings[key] for key in _FINDER_KEYS}, "remove": list(settings["remove"]), "n_train": n_train}
 
 
@@ -171,3 +173,103 @@ def note_result(mode: RunMode, notebook: str, **numbers) -> None:
     >>> note_result(mode, "04_one_cycle_training", accuracy=0.95)  # doctest: +SKIP
     """
     update_json(artifacts_dir(mode) / "results.json", notebook, numbers, merge=True)
+
+
+# ------------------------------------------------------------------------------ choices
+MODEL_NOTEBOOK = "02_model_selection.ipynb"
+CHOICES_FILE = "choices.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A value a later notebook uses, and where it came from (a default, the LR finder, or you).
+
+    >>> print(Choice(8.7e-5, "the LR finder's valley suggestion"))
+    8.7e-05 (from the LR finder's valley suggestion)
+    """
+
+    value: object
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.value} (from {self.source})"
+
+
+def save_choice(mode: RunMode, name: str, value, *, made_in: str, **context) -> Path:
+    """Remember the reader's choice of ``name`` (e.g. from a widget) for the notebooks after this one.
+
+    ``context`` (e.g. ``model=...`` for a learning rate) is kept with it: a choice is only
+    reused where it still fits.
+
+    >>> save_choice(get_mode("smoke"), "model", "minilm-l6", made_in=MODEL_NOTEBOOK)  # doctest: +SKIP
+    """
+    path = artifacts_dir(mode) / CHOICES_FILE
+    choices = _read_choices(path)
+    choices[name] = {"value": value, "made_in": made_in, **context}
+    write_json(path, choices)
+    return path
+
+
+def load_choice(mode: RunMode, name: str) -> dict | None:
+    """The saved choice of ``name`` (``{"value": ..., "made_in": ..., ...}``), or ``None``.
+
+    >>> load_choice(get_mode("smoke"), "model")  # doctest: +SKIP
+    {'value': 'minilm-l6', 'made_in': '02_model_selection.ipynb'}
+    """
+    return _read_choices(artifacts_dir(mode) / CHOICES_FILE).get(name)
+
+
+def forget_choices(mode: RunMode) -> None:
+    """Drop every saved choice of this mode: the notebooks go back to their defaults."""
+    (artifacts_dir(mode) / CHOICES_FILE).unlink(missing_ok=True)
+
+
+def _read_choices(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        print(f"{shown(path)} is unreadable; ignoring the saved choices.")
+        return {}
+
+
+def chosen_model(mode: RunMode) -> Choice:
+    """The model to fine-tune: the reader's pick in notebook 02, else the mode's default.
+
+    >>> chosen_model(get_mode("full")).value  # with nothing picked
+    'minilm-l6'
+    """
+    saved = load_choice(mode, "model")
+    if saved:
+        return Choice(saved["value"], f"your choice in {saved['made_in']}")
+    return Choice(mode.settings.model, "the default, RunSettings.model")
+
+
+def chosen_settings(mode: RunMode):
+    """The mode's training settings with the reader's model choice applied.
+
+    >>> chosen_settings(get_mode("smoke")).maxlen
+    32
+    """
+    return dataclasses.replace(mode.settings, model=chosen_model(mode).value)
+
+
+def chosen_lr(mode: RunMode, finder, settings) -> Choice:
+    """The learning rate to train ``settings.model`` with, in this order: the reader's pick in
+    notebook 03 (for this model), else what the recipe takes (``helpers.full_run.lr_choice``:
+    a rate the settings fix, or the LR finder's suggestion).
+
+    >>> chosen_lr(get_mode("full"), finder, chosen_settings(get_mode("full")))  # doctest: +SKIP
+    Choice(value=8.1e-05, source="the LR finder's 'minimum_div_10' suggestion")
+    """
+    from helpers.full_run import lr_choice
+
+    saved = load_choice(mode, "lr_max")
+    if saved and saved.get("model") == settings.model:
+        return Choice(float(saved["value"]), f"your choice in {saved['made_in']}")
+    if saved:
+        print(f"Your learning rate from {saved['made_in']} was chosen for {saved.get('model')!r}, "
+              f"not {settings.model!r}: not using it.")
+    lr, source = lr_choice(finder, settings)
+    if source.startswith("LR finder: "):
+        return Choice(float(lr), f"the LR finder's {source.removeprefix('LR finder: ')!r} suggestion")
+    return Choice(float(lr), f"the {mode.name!r} mode's setting lr_max")

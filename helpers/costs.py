@@ -119,3 +119,23 @@ def cost_table(
                 "infer_gflops_per_example": round(infer_flops / 1e9, 1), "flops": FLOPS_NOTE,
             })
     return pd.DataFrame(rows)
+
+
+def run_costs(costs: pd.DataFrame, lengths, *, n_train: int, epochs: int,
+              models: tuple[str, ...] = (EMBEDDED_MODEL,)) -> pd.DataFrame:
+    """What each ``maxlen`` reads and costs for ``models``: the share of messages it cuts
+    (from their token ``lengths``), seconds per training example, the cost relative to the
+    model's cheapest measured ``maxlen``, and the minutes a run of ``epochs`` would take.
+
+    >>> run_costs(cost_table(), lengths, n_train=2257, epochs=4)  # doctest: +SKIP
+    """
+    lengths = np.asarray(lengths)
+    rows = costs[costs["model"].isin(models)].copy()
+    if rows.empty:
+        raise ValueError(f"None of {list(models)} is in the cost table; it has {sorted(set(costs['model']))}.")
+    rows["messages_cut"] = [f"{np.mean(lengths > maxlen):.1%}" for maxlen in rows["maxlen"]]
+    cheapest = rows.groupby("model")["train_s_per_example"].transform("min")
+    rows["cost_vs_cheapest"] = (rows["train_s_per_example"] / cheapest).round(2)
+    rows["run_minutes"] = (rows["train_s_per_example"] * n_train * epochs / 60).round(1)
+    return rows[["model", "maxlen", "messages_cut", "train_s_per_example", "cost_vs_cheapest",
+                 "run_minutes", "timing"]].reset_index(drop=True)

@@ -26,6 +26,22 @@ from helpers.full_run import RunSettings
 ENV_VAR = "NOTEBOOK_MODE"
 
 
+def readable_tables() -> None:
+    """Let pandas show whole cells (a sender, a subject, a note) instead of cutting them at
+    50 characters, and wide tables in one piece. Every notebook imports this module first,
+    so it applies to them all.
+
+    >>> readable_tables(); pd.get_option("display.max_colwidth")
+    300
+    """
+    pd.set_option("display.max_colwidth", 300)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+
+
+readable_tables()
+
+
 @dataclass(frozen=True)
 class RunMode:
     """How big a notebook's work is: data sizes, training settings, explanation effort.

@@ -13,12 +13,15 @@ the config. Cost per example: ``helpers.costs.cost_table``.
 from __future__ import annotations
 
 import gc
+import logging
+import re
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -248,7 +251,20 @@ def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int) -> dict:
            "verdict": "works", "failed_at": "", "error": "", "train_loss": np.nan,
            "logits_max_abs_diff": np.nan, "own_fast_tokenizer": _fast_tokenizer(spec.model_type),
            "tokenizer_tested": TOKENIZER_NOTE, "notes": _caveats(spec)}
-    start, stage = time.perf_counter(), "config"
+    start = time.perf_counter()
+    with tensorflow_warnings() as warnings:
+        _run_family(spec, encoder, seed, row)
+    unused = unused_weights(warnings)
+    if unused:
+        row["notes"] = "; ".join(filter(None, [row["notes"], f"no gradient for {len(unused)} weight(s) this "
+                                               f"task never uses ({', '.join(unused[:3])}): expected"]))
+    row["seconds"] = round(time.perf_counter() - start, 2)
+    return row
+
+
+def _run_family(spec: ModelSpec, encoder: TextEncoder, seed: int, row: dict) -> None:
+    """Train, predict, save, reload and compare; fills ``row`` (a failure names its stage)."""
+    stage = "config"
     try:
         config = classifier_config(tiny_config(spec), _CLASSES)
         stage = "build"
@@ -274,8 +290,52 @@ def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int) -> dict:
     except Exception as err:  # any failure is a result to record, not a crash: that is the point
         message = " ".join(f"{type(err).__name__}: {err}".split())  # one line, trimmed
         row.update(verdict="fails", failed_at=stage, error=message[:300])
-    row["seconds"] = round(time.perf_counter() - start, 2)
-    return row
+
+
+class _WarningRecorder(logging.Filter):
+    """Keeps each TensorFlow warning's message instead of letting it print."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.messages.append(record.getMessage())
+        return False
+
+
+@contextmanager
+def tensorflow_warnings() -> Iterator[list[str]]:
+    """Collect TensorFlow's Python warnings (retracing, unused weights, deprecations) in a
+    list instead of printing them: ``check_compatibility`` reports what matters in its notes.
+
+    >>> with tensorflow_warnings() as warnings:
+    ...     tf.get_logger().warning("Gradients do not exist for variables ['a/pooler/kernel:0']")
+    >>> warnings
+    ["Gradients do not exist for variables ['a/pooler/kernel:0']"]
+    """
+    from helpers.backend import tf
+
+    logger, recorder = tf.get_logger(), _WarningRecorder()
+    logger.addFilter(recorder)
+    try:
+        yield recorder.messages
+    finally:
+        logger.removeFilter(recorder)
+
+
+def unused_weights(warnings: list[str]) -> list[str]:
+    """Short names of the weights TensorFlow said got no gradient (each once, in order).
+
+    >>> unused_weights(["Gradients do not exist for variables ['m/bert/pooler/dense/kernel:0'] when ..."])
+    ['pooler/dense/kernel']
+    """
+    names = []
+    for message in warnings:
+        if message.startswith("Gradients do not exist"):
+            names += [re.sub(r":\d+$", "", "/".join(v.split("/")[-3:]))
+                      for v in re.findall(r"'([^']+)'", message)]
+    return list(dict.fromkeys(names))
 
 
 def _caveats(spec: ModelSpec) -> str:

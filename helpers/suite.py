@@ -3,9 +3,11 @@
     python -m helpers.suite                    # full mode: what `make run` does (~20 min)
     python -m helpers.suite --mode quick       # the classroom run (~10 min)
     python -m helpers.suite --update           # also store the outputs in notebooks/ (to commit)
+    python -m helpers.suite --clean            # clean notebooks/' stored outputs in place, run nothing
 
 Executed copies go to ``artifacts/executed/`` (git-ignored), the summary to
-``artifacts/summary.md``. Machine paths are scrubbed from stored outputs.
+``artifacts/summary.md``. Stored outputs are cleaned
+(``_scrub_outputs``): progress bars in their final state, no library warnings, no machine paths.
 """
 
 from __future__ import annotations
@@ -45,22 +47,82 @@ def scrub(text: str) -> str:
     home = os.path.expanduser("~")
     if home not in ("", "/"):
         text = text.replace(home, "~")
+    text = re.sub(r"[^\s'\"]*/site-packages/", "<library>/", text)
     return re.sub(r"/tmp/[\w./-]+", "<tmp>", text)
 
 
 # TensorFlow's C++ log lines ("E0000 00:00:17957... util.cc:131] oneDNN supports ..."):
 # start-up chatter written straight to the kernel's stderr, not part of the lesson.
 _NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] .*\n?", re.MULTILINE)
+# TensorFlow's and absl's Python warnings ("WARNING:tensorflow:5 out of the last 5 calls ...
+# triggered tf.function retracing"): the helpers avoid or record what matters in them.
+_LIBRARY_WARNING_LINE = re.compile(
+    r"^(WARNING|INFO):(tensorflow|absl):.*(\nInstructions for updating:\n.*)?\n?", re.MULTILINE)
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def terminal_text(text: str) -> str:
+    """What a terminal finally shows for ``text``: ``\\r`` returns to the start of the line,
+    ``\\b`` steps back one character, later characters overwrite earlier ones, colour codes
+    go (and a redrawn line its trailing blanks). A progress bar redrawn 500 times becomes its
+    last state.
+
+    >>> terminal_text("step 1/3\\rstep 2/3\\rstep 3/3 done\\n")
+    'step 3/3 done\\n'
+    >>> terminal_text("loss 0.52\\b\\b\\b\\b0.31")
+    'loss 0.31'
+    """
+    lines = []
+    for line in _ANSI_ESCAPE.sub("", text).split("\n"):
+        shown_chars: list[str] = []
+        column = 0
+        for char in line:
+            if char == "\r":
+                column = 0
+            elif char == "\b":
+                column = max(column - 1, 0)
+            else:
+                if column < len(shown_chars):
+                    shown_chars[column] = char
+                else:
+                    shown_chars.append(char)
+                column += 1
+        redrawn = "\r" in line or "\b" in line
+        lines.append("".join(shown_chars).rstrip() if redrawn else "".join(shown_chars))
+    return "\n".join(lines)
+
+
+def _merge_streams(outputs: list) -> list:
+    """Consecutive stream outputs of one name joined into one (as Jupyter displays them)."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
+def _clean_stream(text: str) -> str:
+    text = terminal_text(text)
+    text = _LIBRARY_WARNING_LINE.sub("", _NATIVE_LOG_LINE.sub("", text))
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def _scrub_outputs(nb) -> None:
+    """Store outputs as a reader sees them: each stream joined and shown in its final state
+    (no progress-bar redraws), no library warnings or native log lines, no machine paths."""
     for cell in nb.cells:
-        if cell.get("outputs"):
-            for output in cell["outputs"]:
-                if output.get("name") == "stderr":
-                    output["text"] = _NATIVE_LOG_LINE.sub("", output["text"])
-            cell["outputs"] = [o for o in cell["outputs"] if o.get("name") != "stderr" or o["text"]]
-        for output in cell.get("outputs", []):
+        if not cell.get("outputs"):
+            continue
+        cell["outputs"] = _merge_streams(cell["outputs"])
+        for output in cell["outputs"]:
+            if output.get("output_type") == "stream":
+                output["text"] = _clean_stream(output["text"])
+        cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") != "stream" or o["text"].strip()]
+        for output in cell["outputs"]:
             if "text" in output:
                 output["text"] = scrub(output["text"])
             for mime, value in output.get("data", {}).items():
@@ -70,8 +132,20 @@ def _scrub_outputs(nb) -> None:
                 output["traceback"] = [scrub(line) for line in output["traceback"]]
 
 
+def clean_notebook(path: Path) -> None:
+    """Apply the stored-output cleaning to a notebook file in place (``--clean``)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    _scrub_outputs(nb)
+    nbformat.write(nb, path)
+
+
 def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> float:
     """Execute one notebook in a fresh kernel with ``NOTEBOOK_MODE=mode``; returns seconds.
+
+    The kernel's own console (start-up notices, TensorFlow's native log lines) goes to
+    ``out_dir/NAME.kernel.log``, not to the terminal; what the cells print is in the notebook.
 
     >>> run_notebook(NOTEBOOKS / "01_data.ipynb", "smoke", Path("/tmp/out"))  # doctest: +SKIP
     """
@@ -81,10 +155,13 @@ def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> f
     nb = nbformat.read(path, as_version=4)
     saved = {key: os.environ.get(key) for key in ("NOTEBOOK_MODE", *KERNEL_ENV)}
     os.environ.update({"NOTEBOOK_MODE": mode, **KERNEL_ENV})  # the kernel inherits them
+    out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        with open(out_dir / f"{path.stem}.kernel.log", "w") as kernel_log:
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(NOTEBOOKS)}}).execute(
+                               stdout=kernel_log, stderr=kernel_log)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -93,9 +170,55 @@ def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> f
                 os.environ[key] = value
         seconds = time.perf_counter() - start
         _scrub_outputs(nb)
-        out_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out_dir / path.name)
     return seconds
+
+
+TIMES_FILE = "times.json"
+_TIME_LINE = re.compile(r"^\*\*Measured time\*\*.*$", re.MULTILINE)
+
+
+def record_time(mode: str, notebook: str, seconds: float) -> None:
+    """Keep a notebook's run time for this mode in ``artifacts/<mode>/times.json``."""
+    from helpers.artifacts import artifacts_dir
+    from helpers.files import write_json
+    from helpers.modes import MODES
+
+    path = artifacts_dir(MODES[mode]) / TIMES_FILE
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    times[notebook] = round(seconds)
+    write_json(path, times)
+
+
+def time_line(notebook: str) -> str | None:
+    """The line stamped at the top of a notebook: its last measured time in each mode.
+
+    >>> time_line("01_data.ipynb")  # doctest: +SKIP
+    '**Measured time** (this notebook alone, ...): full 7 s · quick 7 s · smoke 7 s.'
+    """
+    from helpers.artifacts import artifacts_dir
+    from helpers.modes import MODES
+
+    found = []
+    for name, mode in MODES.items():
+        path = artifacts_dir(mode) / TIMES_FILE
+        seconds = json.loads(path.read_text()).get(notebook) if path.is_file() else None
+        if seconds is not None:
+            found.append(f"{name} {seconds:.0f} s")
+    if not found:
+        return None
+    return ("**Measured time** (this notebook in a fresh kernel, `python -m helpers.suite`, on the machine "
+            f"that stored these outputs; each mode's last run): {' · '.join(found)}.")
+
+
+def stamp_time(nb, notebook: str) -> None:
+    """Write ``time_line`` into the notebook's "## Run mode" cell (replacing an older one)."""
+    line = time_line(notebook)
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Run mode")]
+    if line is None or not cells:
+        return
+    cell = cells[0]
+    cell.source = _TIME_LINE.sub(line, cell.source) if _TIME_LINE.search(cell.source) else cell.source.rstrip() + "\n\n" + line
 
 
 def summary(mode: str, times: dict[str, float], failed: str | None = None) -> str:
@@ -142,7 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=sorted(MODES), default="full")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name starts with these (e.g. 01 05)")
     parser.add_argument("--update", action="store_true", help="copy the executed notebooks into notebooks/")
+    parser.add_argument("--clean", action="store_true",
+                        help="only clean the stored outputs of notebooks/ in place (no run)")
     args = parser.parse_args(argv)
+    if args.clean:
+        for path in notebook_paths():
+            clean_notebook(path)
+        return 0
 
     folder = artifacts_dir(get_mode(args.mode))
     out_dir = folder / "executed"
@@ -150,16 +279,22 @@ def main(argv: list[str] | None = None) -> int:
     for path in notebook_paths():
         if args.only and not path.name.startswith(tuple(args.only)):
             continue
-        print(f">> {path.name} ({args.mode})", flush=True)
+        print(f"{path.name:<32} ({args.mode}) ", end="", flush=True)
         try:
             times[path.name] = run_notebook(path, args.mode, out_dir)
         except (CellExecutionError, DeadKernelError, CellTimeoutError) as err:  # keep its copy, stop
             failed = path.name
+            print("FAILED", flush=True)
             print(f"!! {path.name} failed: {' '.join(str(err).split())[:500]}", file=sys.stderr)
             break
-        print(f"   {times[path.name]:.0f} s", flush=True)
+        print(f"{times[path.name]:5.0f} s", flush=True)
+        record_time(args.mode, path.name, times[path.name])
         if args.update:
-            (NOTEBOOKS / path.name).write_text((out_dir / path.name).read_text())
+            import nbformat
+
+            executed = nbformat.read(out_dir / path.name, as_version=4)
+            stamp_time(executed, path.name)
+            nbformat.write(executed, NOTEBOOKS / path.name)
     text = summary(args.mode, times, failed)
     (folder / "summary.md").write_text(text)
     print(text)

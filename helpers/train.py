@@ -23,6 +23,7 @@ the dataset's ``batch_size`` is the global batch size.
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -79,16 +80,17 @@ class TrainingHistory:
         return fig
 
     def plot_history(self):
-        """Loss and accuracy per epoch, training vs validation, two panels; returns the figure."""
+        """Loss and accuracy per epoch (training, validation, and data scored by ``ScoreEachEpoch``),
+        two panels; returns the figure."""
         import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
         for ax, metric in zip(axes, ("loss", "accuracy")):
-            for prefix, style in (("", "o-"), ("val_", "s--")):
+            for prefix, style in (("", "o-"), ("val_", "s--"), ("test_", "d:")):
                 values = self.epochs.get(prefix + metric)
                 if values:
-                    ax.plot(np.arange(1, len(values) + 1), values, style, label=("validation" if prefix else "training"))
+                    ax.plot(np.arange(1, len(values) + 1), values, style, label=_CURVE_NAMES[prefix])
             if self.best_epoch is not None:
                 ax.axvline(self.best_epoch + 1, color="gray", linestyle=":", label="best (lowest val loss)")
             ax.set(xlabel="epoch", ylabel=metric, title=metric)
@@ -97,6 +99,32 @@ class TrainingHistory:
                 ax.legend()
         fig.tight_layout()
         return fig
+
+
+_CURVE_NAMES = {"": "training (running average)", "val_": "validation", "test_": "test (watched, chooses nothing)"}
+
+
+class ScoreEachEpoch(keras.callbacks.Callback):
+    """After each epoch, score the model on ``data`` and add ``{name}_loss`` and
+    ``{name}_accuracy`` to the epoch's metrics (Keras prints them on the epoch's line, and
+    they land in the training history). Nothing is chosen from these
+    scores (no early stopping, no best epoch): they only show how the model moves.
+    ``seconds`` is what the scoring cost, kept apart from training time.
+
+    >>> watch = ScoreEachEpoch(encoder.dataset(test.texts, test.labels), name="test")  # doctest: +SKIP
+    >>> fit_onecycle(model, batches, lr_max=1e-4, epochs=4, callbacks=[watch])        # doctest: +SKIP
+    """
+
+    def __init__(self, data: tf.data.Dataset, name: str = "test") -> None:
+        super().__init__()
+        self.data, self.name, self.seconds = data, name, 0.0
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        start = time.perf_counter()
+        scores = self.model.evaluate(self.data, verbose=0, return_dict=True)
+        self.seconds += time.perf_counter() - start
+        if logs is not None:
+            logs.update({f"{self.name}_{key}": float(value) for key, value in scores.items()})
 
 
 def build_in_scope(strategy: tf.distribute.Strategy, fn: Callable[[], T]) -> T:

@@ -62,9 +62,12 @@ MODEL_FIELDS = ["family", "parameters", "layers", "hidden_size", "heads", "max_p
 
 
 def model_picker(registry: pd.DataFrame, costs: pd.DataFrame | None = None, *, default: str | None = None,
-                 n_train: int = 2257) -> Interactive:
+                 n_train: int = 2257, on_change: Callable[[str], None] | None = None) -> Interactive:
     """Choose a model from ``model_registry()``; see its row and, with ``costs`` (from
     ``cost_table()``), the seconds per example and minutes per epoch at each ``maxlen``.
+
+    ``on_change(name)`` runs each time the reader picks another model (e.g. to save the
+    choice for the notebooks after this one); showing the picker alone calls nothing.
 
     >>> picker = model_picker(model_registry(), cost_table())
     >>> picker.value
@@ -91,32 +94,40 @@ def model_picker(registry: pd.DataFrame, costs: pd.DataFrame | None = None, *, d
 
     picker = Interactive([choice], render, value=lambda: choice.value)
     choice.observe(picker.refresh, names="value")
+    _call_on_change(choice, on_change)
     return picker
 
 
+def _call_on_change(control, on_change: Callable | None) -> None:
+    if on_change is not None:
+        control.observe(lambda change: on_change(change["new"]), names="value")
+
+
 # ------------------------------------------------------------------------------ LR picker
-def lr_picker(finder, default: float | None = None) -> Interactive:
+def lr_picker(finder, default: float | None = None, *,
+              on_change: Callable[[float], None] | None = None) -> Interactive:
     """A log-scale slider over the LR finder's curve; the plot marks the chosen point.
 
+    It starts at ``default`` (else the finder's suggestion). ``on_change(lr)`` runs each
+    time the reader moves the slider (e.g. to save the choice for the training notebook).
+
     >>> picker = lr_picker(finder)
-    >>> picker.value == finder.valley
+    >>> picker.value == finder.suggestion
     True
     """
     import ipywidgets as widgets
 
     low, high = np.log10(finder.lrs[0]), np.log10(finder.lrs[-1])
-    slider = widgets.FloatLogSlider(value=default or finder.valley, base=10, min=low, max=high,
+    slider = widgets.FloatLogSlider(value=default or finder.suggestion, base=10, min=low, max=high,
                                     step=(high - low) / 200, description="lr_max", readout_format=".1e",
                                     continuous_update=False, layout=widgets.Layout(width="60%"))
 
     def render() -> str:
         import matplotlib.pyplot as plt
 
-        ax = finder.plot()
         lr = slider.value
+        ax = finder.plot(lr_used=lr, lr_used_label="your choice")
         loss = float(np.interp(np.log(lr), np.log(finder.lrs), finder.smoothed))
-        ax.axvline(lr, color="black", linestyle="--", label=f"your choice: {lr:.1e}")
-        ax.legend()
         picture = figure_html(ax.figure)
         plt.close(ax.figure)
         ratios = ", ".join(f"{name} x{lr / value:.2g}" for name, value in finder.suggestions.items())
@@ -125,6 +136,7 @@ def lr_picker(finder, default: float | None = None) -> Interactive:
 
     picker = Interactive([slider], render, value=lambda: slider.value)
     slider.observe(picker.refresh, names="value")
+    _call_on_change(slider, on_change)
     return picker
 
 
@@ -213,7 +225,8 @@ def text_box(predictor, text: str = "My doctor says the new antibiotics should c
         if state["probs"] is None:
             return "<p>Type a message first: the box is empty.</p>"
         name = predictor.class_names[int(np.argmax(state["probs"]))]
-        return (f"<p>Predicted: <b>{html.escape(name)}</b></p>"
+        shown_text = html.escape(area.value if len(area.value) <= 300 else area.value[:300] + "...")
+        return (f"<p>Message: <i>{shown_text}</i></p><p>Predicted: <b>{html.escape(name)}</b></p>"
                 f"{probability_table(predictor.class_names, state['probs'], mark=name)}{state['explanation']}")
 
     def on_classify(_=None) -> None:

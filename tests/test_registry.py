@@ -156,3 +156,18 @@ def test_measure_times_training_and_inference_at_exactly_maxlen(tiny_classifier,
 
     train, infer = measure(tiny_classifier(num_labels=2), encoder, batch_size=2, steps=1)
     assert 0 < infer and 0 < train
+
+
+def test_tensorflow_warnings_become_a_note_not_output(capsys):
+    from helpers.backend import tf
+    from helpers.registry import tensorflow_warnings, unused_weights
+
+    with tensorflow_warnings() as warnings:
+        tf.get_logger().warning("Gradients do not exist for variables ['m/mpnet/pooler/dense/kernel:0', "
+                                "'m/mpnet/pooler/dense/bias:0'] when minimizing the loss.")
+        tf.get_logger().warning("5 out of the last 5 calls to <function f> triggered tf.function retracing.")
+    assert len(warnings) == 2
+    assert unused_weights(warnings) == ["pooler/dense/kernel", "pooler/dense/bias"]
+    captured = capsys.readouterr()
+    assert "Gradients" not in captured.out + captured.err
+    assert tf.get_logger().filters == []  # the recorder is gone afterwards

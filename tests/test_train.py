@@ -149,3 +149,25 @@ def test_two_replica_mirrored_strategy_trains():
     assert out["replicas"] == 2 and out["copies"] == 2 and out["devices"] == ["0", "1"]
     assert len(out["losses"]) == 12 and np.all(np.isfinite(out["losses"]))
     assert out["epoch_loss"][-1] < out["epoch_loss"][0] - 0.1, out["epoch_loss"]  # it trained
+
+
+def test_score_each_epoch_watches_without_choosing(tiny_classifier, batches, capsys):
+    import matplotlib
+
+    from helpers.train import ScoreEachEpoch
+
+    matplotlib.use("Agg")
+    model = tiny_classifier()
+    train, wrong_labels = batches
+    watch = ScoreEachEpoch(wrong_labels, name="test")
+    weights = _WeightsPerEpoch()
+    history = fit_onecycle(model, train, lr_max=1e-2, epochs=2, verbose=2, callbacks=[watch, weights])
+    assert len(history.epochs["test_loss"]) == len(history.epochs["test_accuracy"]) == 2
+    assert history.best_epoch is None  # nothing chosen from the watched data
+    assert _same(weights.weights[-1], model.get_weights())  # the last epoch's weights are kept
+    final = model.evaluate(wrong_labels, verbose=0, return_dict=True)
+    assert history.epochs["test_loss"][-1] == pytest.approx(final["loss"], rel=1e-5)
+    assert watch.seconds > 0
+    assert capsys.readouterr().out.count(" - test_accuracy: ") == 2  # on each epoch's line
+    labels = [line.get_label() for line in history.plot_history().axes[0].get_lines()]
+    assert "test (watched, chooses nothing)" in labels

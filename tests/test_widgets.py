@@ -33,13 +33,13 @@ def test_static_fallback_is_html_with_the_first_state():
     assert "application/vnd.jupyter.widget-view+json" in bundle  # live Jupyter: the widget
     assert bundle["text/plain"] == STATIC_NOTE
     assert "<img src=\"data:image/png;base64," in bundle["text/html"]  # elsewhere: the picture
-    assert f"{finder.valley:.2e}" in bundle["text/html"]
+    assert f"{finder.suggestion:.2e}" in bundle["text/html"]
 
 
 def test_lr_picker_follows_the_slider():
     finder = _finder()
     picker = lr_picker(finder)
-    assert picker.value == pytest.approx(finder.valley)
+    assert picker.value == pytest.approx(finder.suggestion)
     slider = picker.widget.children[0].children[0]
     slider.value = 1e-3
     assert picker.value == pytest.approx(1e-3)
@@ -87,6 +87,7 @@ def test_text_box_classifies_on_click_and_live():
     assert "Press classify" in box.output.value  # not live: waits for the button
     classify.click()
     assert box.value == "graphics"
+    assert "Message: <i>pixel pixel pixel</i>" in box.output.value  # the static picture shows the text too
     live.value = True
     area.value = "doctor doctor doctor"
     assert box.value == "medicine"
