@@ -94,13 +94,13 @@ def test_saved_model_gives_the_predictors_tokens_and_probabilities(tiny_predicto
 def test_the_command_line_exports_a_saved_predictor(tiny_predictor, tmp_path):
     tiny_predictor.save(tmp_path / "predictor")
     done = subprocess.run([sys.executable, "-m", "helpers", "export", str(tmp_path / "predictor"),
-                           str(tmp_path / "exported")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           str(tmp_path / "exported")], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     assert json.loads(done.stdout)["signatures"] == ["serving_default", "tokenize"]
     refused = subprocess.run([sys.executable, "-m", "helpers", "export", str(tmp_path / "predictor"),
                               str(tmp_path / "predictor" / "predictor.json")], cwd=ROOT, capture_output=True,
-                             text=True, timeout=600)
+                             text=True, timeout=1800)
     assert refused.returncode == 1 and "is not a SavedModel folder" in refused.stderr
 
 
