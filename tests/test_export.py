@@ -64,7 +64,7 @@ def run_saved_model(folder: Path, texts: list[str]) -> dict:
     """Classify ``texts`` with the SavedModel in a fresh process that imports only TensorFlow."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(folder)], input=json.dumps(texts),
-                          cwd=folder.parent, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=folder.parent, env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
