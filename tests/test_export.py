@@ -64,7 +64,7 @@ def run_saved_model(folder: Path, texts: list[str]) -> dict:
     """Classify ``texts`` with the SavedModel in a fresh process that imports only TensorFlow."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(folder)], input=json.dumps(texts),
-                          cwd=folder.parent, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=folder.parent, env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -94,13 +94,13 @@ def test_saved_model_gives_the_predictors_tokens_and_probabilities(tiny_predicto
 def test_the_command_line_exports_a_saved_predictor(tiny_predictor, tmp_path):
     tiny_predictor.save(tmp_path / "predictor")
     done = subprocess.run([sys.executable, "-m", "helpers", "export", str(tmp_path / "predictor"),
-                           str(tmp_path / "exported")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           str(tmp_path / "exported")], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     assert json.loads(done.stdout)["signatures"] == ["serving_default", "tokenize"]
     refused = subprocess.run([sys.executable, "-m", "helpers", "export", str(tmp_path / "predictor"),
                               str(tmp_path / "predictor" / "predictor.json")], cwd=ROOT, capture_output=True,
-                             text=True, timeout=600)
+                             text=True, timeout=1800)
     assert refused.returncode == 1 and "is not a SavedModel folder" in refused.stderr
 
 
