@@ -187,8 +187,8 @@ def _loss_totals(model: keras.Model) -> tuple[float, float] | None:
 # The default sweep, chosen by measurement for fine-tuning a pretrained transformer
 # (README, "The LR finder"): 15 steps per decade from 1e-6, where nothing moves yet, to 1e-2,
 # past where fine-tuning breaks down (about 1e-3). Every default is stated here, once.
-SWEEP = dict(start_lr=1e-6, end_lr=1e-2, num_steps=60, window=5, stop_factor=4.0)
-DEFAULT_SUGGESTION = "minimum_div_10"
+SWEEP = dict(start_lr=1e-6, end_lr=1e-2, num_steps=60, window=7, stop_factor=4.0)
+DEFAULT_SUGGESTION = "steepest"
 
 
 @dataclass
