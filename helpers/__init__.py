@@ -9,6 +9,7 @@ Modules, one concept each, in the order of the tutorial:
 - ``helpers.data``       load the 20 Newsgroups task, or your own CSV / DataFrame / folder
 - ``helpers.tokenizer``  texts -> token ids -> padded ``tf.data`` batches; ``predict_logits``
 - ``helpers.model``      pick pretrained weights, build and compile a classifier
+- ``helpers.precision``  float32 or mixed bfloat16/float16, decided from the hardware
 - ``helpers.registry``   which pretrained models there are, what they cost, whether they work
 - ``helpers.freeze``     freeze embeddings and the first k transformer blocks
 - ``helpers.schedule``   ``lr_find`` and the 1cycle schedule

@@ -11,7 +11,7 @@ rate up to ``lr_max`` and anneals it far below its start, while momentum does th
     >>> from helpers.schedule import lr_find, one_cycle
     >>> result = lr_find(model, train_batches)               # doctest: +SKIP
     >>> result.suggestions                                   # doctest: +SKIP
-    {'valley': 4.2e-05, 'steepest': 6.9e-05, 'minimum_div_10': 2.1e-04}
+    {'valley': 2.6e-05, 'steepest': 3.2e-04, 'minimum_div_10': 5.2e-05}
     >>> one_cycle(0, total_steps=100, lr_max=1e-3)
     (4e-05, 0.95)
 """
@@ -201,7 +201,7 @@ class LRFinderResult:
     is ``"diverged"``, ``"nan"`` or ``"end"``.
 
     >>> result.suggestions                            # doctest: +SKIP
-    {'valley': 4.3e-05, 'steepest': 3.5e-04, 'minimum_div_10': 8.1e-05}
+    {'valley': 2.6e-05, 'steepest': 3.2e-04, 'minimum_div_10': 5.2e-05}
     >>> result.plot(lr_used=result.suggestion)        # doctest: +SKIP
     """
 
