@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.artifacts import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
