@@ -107,7 +107,7 @@ def find_lr(model, encoder, data, settings: RunSettings, *, progress: bool = Tru
 
     >>> finder = find_lr(model, encoder, train, RunSettings())   # doctest: +SKIP
     >>> finder.suggestion                                       # doctest: +SKIP
-    5.2e-05
+    0.00024
     """
     from helpers.schedule import lr_find
     from helpers.tokenizer import TextEncoder
@@ -121,7 +121,7 @@ def lr_choice(finder, settings: RunSettings) -> tuple[float, str]:
     """The learning rate a run trains with, and where it came from.
 
     >>> lr_choice(finder, RunSettings())                 # doctest: +SKIP
-    (8.1e-05, 'LR finder: minimum_div_10')
+    (0.00024, 'LR finder: steepest')
     >>> lr_choice(finder, RunSettings(lr_max=1e-4))      # doctest: +SKIP
     (0.0001, 'set by hand')
     """

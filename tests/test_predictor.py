@@ -33,8 +33,10 @@ def saved(make_predictor, tmp_path):
 
 
 def run_python(*args: str) -> subprocess.CompletedProcess:
+    # The same precision as this process (conftest: float32), so probabilities compare to 1e-6.
+    env = {**OFFLINE_ENV, "HELPERS_PRECISION": os.environ.get("HELPERS_PRECISION", "auto")}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          cwd=ROOT, env=OFFLINE_ENV, timeout=300)
+                          cwd=ROOT, env=env, timeout=300)
 
 
 def test_predict_shapes_and_consistency(make_predictor):

@@ -93,7 +93,7 @@ def test_plot_marks_each_suggestion():
     ax = result.plot(lr_used=2e-3)
     labels = ax.get_legend_handles_labels()[1]
     assert ax.get_xscale() == "log" and len(labels) == 6  # raw, smoothed, 3 suggestions, used
-    assert any(label.startswith("steepest: 1.0e-03") for label in labels)
+    assert any(label.startswith("steepest") and label.endswith(": 1.0e-03") for label in labels)
     assert f"{result.suggestion_name} (default): {result.suggestion:.1e}" in labels
     assert "used: 2.0e-03" in labels
     raw = ax.get_lines()[0]
