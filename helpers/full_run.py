@@ -69,6 +69,12 @@ class RunSettings:
     # was not faster under model.fit, where batches of many lengths cost more. Off by default.
     bucket: bool = False
     remove: tuple[str, ...] = ()
+    # Head+tail truncation: a longer text keeps its first maxlen - tail tokens and its last
+    # tail ones, in training and prediction alike (0: the head only).
+    tail: int = 0
+    # The head reads the [CLS] vector ("cls") or the mean of the token vectors ("mean",
+    # how the embedded model was trained as a sentence encoder; helpers.pooling).
+    pooling: str = "cls"
     seed: int = 42
     val_size: float = 0.2  # used when evaluating on a validation split
     # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
@@ -176,11 +182,11 @@ def full_run(
         else:
             held_out = test
         train, held_out = subset(train, limit, s.seed), subset(held_out, limit, s.seed)
-        encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
+        encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen, tail=s.tail)
         train_data = training_batches(encoder, train, s)
         chosen = choose_precision(s.precision)
         print(chosen, flush=True)
-        model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen)
+        model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen, pooling=s.pooling)
 
     with phase(seconds, "lr_find"):
         finder = find_lr(model, encoder, train, s, progress=verbose > 0)
