@@ -75,6 +75,9 @@ class RunSettings:
     # The head reads the [CLS] vector ("cls") or the mean of the token vectors ("mean",
     # how the embedded model was trained as a sentence encoder; helpers.pooling).
     pooling: str = "cls"
+    # Layer-wise learning-rate decay (helpers.layer_decay): each encoder layer learns at this
+    # share of the rate of the layer above it; 1.0: one rate for all.
+    layer_decay: float = 1.0
     seed: int = 42
     val_size: float = 0.2  # used when evaluating on a validation split
     # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
@@ -164,7 +167,8 @@ def full_run(
     from helpers.backend import keras
     from helpers.data import load_newsgroups, train_val_split
     from helpers.evaluate import validate
-    from helpers.model import load_classifier
+    from helpers.layer_decay import layerwise_adam
+    from helpers.model import compile_classifier, load_classifier
     from helpers.modes import subset
     from helpers.precision import choose_precision
     from helpers.predictor import get_predictor
@@ -187,6 +191,8 @@ def full_run(
         chosen = choose_precision(s.precision)
         print(chosen, flush=True)
         model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen, pooling=s.pooling)
+        if s.layer_decay != 1.0:
+            compile_classifier(model, optimizer=layerwise_adam(model, s.layer_decay))
 
     with phase(seconds, "lr_find"):
         finder = find_lr(model, encoder, train, s, progress=verbose > 0)
