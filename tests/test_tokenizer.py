@@ -155,6 +155,21 @@ def test_predict_logits_keeps_input_order(encoder, tiny_classifier):
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
 
 
+XLA_TOLERANCE = 1e-4  # float32 both ways: XLA only fuses and reorders the sums
+
+
+def test_xla_pass_gives_the_plain_pass_logits(encoder, tiny_classifier):
+    """jit_compile=True pads batches to fixed shapes (rows and widths) and compiles with XLA;
+    each text's logits must still be the plain graph's, in the input order."""
+    model = tiny_classifier(num_labels=3)
+    texts = _texts(LENGTHS) + ["the patient's fever", "ray tracing a polygon"]
+    plain = predict_logits(model, encoder, texts, batch_size=4)
+    xla = predict_logits(model, encoder, texts, batch_size=4, jit_compile=True)
+    assert xla.shape == plain.shape
+    np.testing.assert_allclose(xla, plain, atol=XLA_TOLERANCE)
+    assert (xla.argmax(1) == plain.argmax(1)).all()
+
+
 def test_training_batches_bucket_only_when_the_settings_say_so(encoder):
     """The full run and notebook 04 build batches through training_batches: it must honour
     RunSettings.bucket (off by default: bucketing cost accuracy on the date-ordered split)."""
