@@ -16,7 +16,8 @@ PyTorch); without that environment the PyTorch side is skipped with a message.
 
 Each repeat times every variant once (one pass over the texts); the order flips every
 repeat, since the CPU may be shared. Reported: medians of ms per text and texts per
-second, ratios to PyTorch, and each variant's largest logit difference against TensorFlow
+second, the median of each repeat's ratio to PyTorch (paired, so a busy spell that slows
+one repeat cancels out), and each variant's largest logit difference against TensorFlow
 float32 and PyTorch float32 and its argmax agreement with TensorFlow float32.
 
     .venv/bin/python bench/bench_inference.py            # 128 texts, 5 repeats, ~6 min on 2 cores
@@ -185,6 +186,11 @@ class TorchSide:
         self.process.wait(timeout=60)
 
 
+def _digits(x: float) -> float:
+    """Three significant digits, so small logit differences do not round to zero."""
+    return float(f"{x:.3g}")
+
+
 def _pass(run, ids: np.ndarray) -> np.ndarray:
     return np.concatenate([run(ids[s:s + BATCH]) for s in range(0, len(ids), BATCH)])
 
@@ -255,14 +261,14 @@ def run(quick: bool = False) -> dict:
         ms = 1000 * statistics.median(seconds[name]) / n_texts
         diff = float(np.abs(logits[name] - reference).max())
         entry = {"ms_per_text": round(ms, 2), "texts_per_s": round(1000 / ms, 2),
-                 "max_logit_diff_vs_tf_float32": round(diff, 5),
+                 "max_logit_diff_vs_tf_float32": _digits(diff),
                  "argmax_agreement_vs_tf_float32": float((logits[name].argmax(1) == reference.argmax(1)).mean())}
         if "torch float32" in logits:
-            entry["max_logit_diff_vs_torch_float32"] = round(float(np.abs(logits[name] - logits["torch float32"]).max()), 5)
+            entry["max_logit_diff_vs_torch_float32"] = _digits(float(np.abs(logits[name] - logits["torch float32"]).max()))
         for variant in TORCH_VARIANTS:
-            if f"torch {variant}" in seconds:
-                torch_ms = 1000 * statistics.median(seconds[f"torch {variant}"]) / n_texts
-                entry[f"ratio_to_torch_{variant}"] = round(ms / torch_ms, 2)
+            if f"torch {variant}" in seconds:  # paired: each repeat's ratio, then their median
+                entry[f"ratio_to_torch_{variant}"] = round(statistics.median(
+                    a / b for a, b in zip(seconds[name], seconds[f"torch {variant}"])), 2)
         if name.startswith("tf "):
             limit = FLOAT32_TOLERANCE if "float32" in name else BF16_SLACK * bf16_plain
             entry["within_tolerance"] = bool(diff <= limit and entry["argmax_agreement_vs_tf_float32"] == 1.0)
