@@ -46,7 +46,8 @@ test: $(STAMP)
 	NOTEBOOK_MODE=smoke HELPERS_PROGRESS=text $(PY) -m pytest -q -p no:cacheprovider \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-# Benchmarks (training speed, model costs, prediction and explanation speed):
+# Benchmarks (training speed, model costs, TensorFlow against PyTorch at inference
+# (PyTorch side only with bench-torch-env), prediction and explanation speed):
 # bench/results.json and bench/results.md. BENCH_ARGS=--quick for a shorter run.
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
