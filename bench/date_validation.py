@@ -9,6 +9,7 @@ posting time) and scores the latest 20%, with the recipe of ``helpers.full_run``
     .venv/bin/python bench/date_validation.py --maxlen 512 --epochs 2
     .venv/bin/python bench/date_validation.py --bucket no
     .venv/bin/python bench/date_validation.py --lr-max 3e-5       # a fixed rate instead of the finder's
+    .venv/bin/python bench/date_validation.py --tail 64 --pooling mean
 
 Each run is appended to ``bench/results.json`` under ``date_validation``. The test set is
 never touched here.
@@ -67,11 +68,15 @@ def main() -> None:
     parser.add_argument("--bucket", type=_yes_no, default=defaults.bucket)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--precision", default=defaults.precision)
+    parser.add_argument("--tail", type=int, default=defaults.tail, help="head+tail truncation: tokens kept from the end")
+    parser.add_argument("--pooling", default=defaults.pooling, choices=["cls", "mean"])
+    parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay)
     parser.add_argument("--save-probabilities", default=None, help="a .npy file for the validation probabilities")
     args = parser.parse_args()
     settings = dataclasses.replace(defaults, maxlen=args.maxlen, epochs=args.epochs, lr_max=args.lr_max,
                                    lr_suggestion=args.lr_suggestion, bucket=args.bucket, seed=args.seed,
-                                   precision=args.precision)
+                                   precision=args.precision, tail=args.tail, pooling=args.pooling,
+                                   layer_decay=args.layer_decay)
     early, late = split_by_date(load_newsgroups()[0], val_size=settings.val_size)
     print(f"training on the earliest {len(early):,}, validating on the latest {len(late):,}")
     record = full_run(settings, data=(early, late), predictor_dir=None, verbose=0,

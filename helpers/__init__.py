@@ -13,6 +13,8 @@ Lesson modules, one step each, in the order of the tutorial (the notebook that t
 - ``helpers.compatibility`` does each model family train, predict and reload here (02)
 - ``helpers.costs``         seconds per example of each model, and of a whole run (02)
 - ``helpers.model``         pick pretrained weights, build and compile a classifier (03, 04)
+- ``helpers.pooling``       the mean-pooling head (``load_classifier(..., pooling="mean")``) (full_run option)
+- ``helpers.layer_decay``   layer-wise learning-rate decay: an Adam that scales each layer's step (full_run option)
 - ``helpers.precision``     float32 or mixed bfloat16/float16, decided from the hardware (03, 04)
 - ``helpers.lr_finder``     ``lr_find``, its suggestions, the learning rate a run takes (03)
 - ``helpers.schedule``      the 1cycle schedule and the callback that applies it (04)

@@ -66,9 +66,16 @@ from transformers import (  # noqa: E402
     TFAutoModelForSequenceClassification,
     TFPreTrainedModel,
 )
+from transformers.modeling_tf_outputs import TFSequenceClassifierOutput  # noqa: E402
 from transformers.modeling_tf_pytorch_utils import (  # noqa: E402
     load_pytorch_state_dict_in_tf2_model,
 )
+from transformers.modeling_tf_utils import (  # noqa: E402
+    TFSequenceClassificationLoss,
+    get_initializer,
+    unpack_inputs,
+)
+from transformers.models.bert.modeling_tf_bert import TFBertMainLayer, TFBertPreTrainedModel  # noqa: E402
 
 # transformers 4.57 warns on every TF model that TF support ends in v5. We pin <5 on
 # purpose (README: "The pinned stack"), so the warning only adds noise for learners.
@@ -88,4 +95,10 @@ __all__ = [
     "TFAutoModelForSequenceClassification",
     "TFPreTrainedModel",
     "load_pytorch_state_dict_in_tf2_model",
+    "TFSequenceClassifierOutput",
+    "TFSequenceClassificationLoss",
+    "get_initializer",
+    "unpack_inputs",
+    "TFBertMainLayer",
+    "TFBertPreTrainedModel",
 ]

@@ -117,7 +117,8 @@ class TextClassifierModule(tf.Module):
     Not in a notebook.
     """
 
-    def __init__(self, model: keras.Model, settings: dict, class_names: list[str], maxlen: int) -> None:
+    def __init__(self, model: keras.Model, settings: dict, class_names: list[str], maxlen: int,
+                 tail: int = 0) -> None:
         import tensorflow_text as tf_text
 
         super().__init__()
@@ -130,6 +131,10 @@ class TextClassifierModule(tf.Module):
         self.maxlen = tf.Variable(maxlen, trainable=False, dtype=tf.int32, name="maxlen")
         self._ids = {key: settings[key] for key in ("cls_id", "sep_id", "pad_id")}
         self._max_pieces = maxlen - 2  # room for [CLS] and [SEP], as the Python tokenizer does
+        # A longer text keeps its first and last pieces, as TextEncoder does: the last ``tail``
+        # tokens there include [SEP], so ``tail - 1`` pieces come from the end.
+        self._tail_pieces = max(tail - 1, 0)
+        self.tail = tf.Variable(tail, trainable=False, dtype=tf.int32, name="tail")
 
     @tf.function(input_signature=[TEXTS])
     def tokenize(self, texts: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -137,7 +142,7 @@ class TextClassifierModule(tf.Module):
         pieces = self.tokenizer.tokenize(normalize_like_bert(texts, self._lower_case))
         if pieces.shape.rank == 3:  # [text, word, piece] -> [text, piece]
             pieces = pieces.merge_dims(-2, -1)
-        pieces = tf.cast(pieces[:, : self._max_pieces], tf.int32)
+        pieces = tf.cast(_head_and_tail(pieces, self._max_pieces, self._tail_pieces), tf.int32)
         rows = pieces.nrows()
         ids = tf.concat([tf.fill([rows, 1], self._ids["cls_id"]), pieces,
                          tf.fill([rows, 1], self._ids["sep_id"])], axis=1)
@@ -151,6 +156,16 @@ class TextClassifierModule(tf.Module):
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
         return {"label": tf.gather(self.class_names, tf.argmax(probabilities, axis=-1)),
                 "probabilities": probabilities}
+
+
+def _head_and_tail(pieces: tf.RaggedTensor, keep: int, tail: int) -> tf.RaggedTensor:
+    """Each row cut to its first ``keep - tail`` and last ``tail`` pieces when longer than ``keep``."""
+    if not tail:
+        return pieces[:, :keep]
+    lengths = tf.expand_dims(pieces.row_lengths(), 1)
+    position = tf.ragged.range(pieces.row_lengths())
+    kept = (position < keep - tail) | (position >= lengths - tail) | (lengths <= keep)
+    return tf.ragged.boolean_mask(pieces, kept)
 
 
 def export_saved_model(predictor: Predictor, directory: str | os.PathLike) -> Path:
@@ -170,7 +185,7 @@ def export_saved_model(predictor: Predictor, directory: str | os.PathLike) -> Pa
                               "folder (exporting would replace everything in it).")
     settings = wordpiece_settings(predictor.encoder.tokenizer)
     module = TextClassifierModule(float32_model(predictor.model), settings, predictor.class_names,
-                                  predictor.maxlen)
+                                  predictor.maxlen, predictor.encoder.tail)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.exporting-{uuid.uuid4().hex[:8]}"
     try:

@@ -83,8 +83,9 @@ def full_run(
     from helpers.backend import keras
     from helpers.data import load_newsgroups, subset, train_val_split
     from helpers.evaluate import validate
+    from helpers.layer_decay import layerwise_adam
     from helpers.lr_finder import find_lr, lr_choice
-    from helpers.model import load_classifier
+    from helpers.model import compile_classifier, load_classifier
     from helpers.precision import choose_precision
     from helpers.predictor import get_predictor
     from helpers.tokenizer import TextEncoder
@@ -101,11 +102,13 @@ def full_run(
         else:
             held_out = test
         train, held_out = subset(train, limit, s.seed), subset(held_out, limit, s.seed)
-        encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen)
+        encoder = TextEncoder.from_model(s.model, maxlen=s.maxlen, tail=s.tail)
         train_data = training_batches(encoder, train, s)
         chosen = choose_precision(s.precision)
         print(chosen, flush=True)
-        model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen)
+        model = load_classifier(s.model, train.class_names, seed=s.seed, precision=chosen, pooling=s.pooling)
+        if s.layer_decay != 1.0:
+            compile_classifier(model, optimizer=layerwise_adam(model, s.layer_decay))
 
     with phase(seconds, "lr_find"):
         finder = find_lr(model, encoder, train, s, progress=verbose > 0)

@@ -26,13 +26,13 @@ from typing import Literal, Sequence
 from helpers.backend import (
     AutoConfig,
     PretrainedConfig,
-    TFAutoModelForSequenceClassification,
     TFPreTrainedModel,
     keras,
     load_pytorch_state_dict_in_tf2_model,
     tf,
 )
 from helpers._weights import ModelNotAvailableError, embedded_model_path, hub_snapshot
+from helpers.pooling import classifier_class
 from helpers.precision import Precision, precision_scope
 
 EMBEDDED_MODEL = "minilm-l6"
@@ -109,9 +109,11 @@ def check_no_custom_code(path: str | os.PathLike) -> None:
 
 
 def classifier_config(
-    source: ModelSource | PretrainedConfig, class_names: Sequence[str]
+    source: ModelSource | PretrainedConfig, class_names: Sequence[str], pooling: str | None = None
 ) -> PretrainedConfig:
-    """The model's config with a classification head for ``class_names``.
+    """The model's config with a classification head for ``class_names``, reading the
+    [CLS] vector (``pooling="cls"``) or the mean of the token vectors (``"mean"``,
+    ``helpers.pooling``); ``None`` keeps what the config says (``"cls"`` if nothing).
     Not in a notebook.
 
     >>> classifier_config(resolve_model(), ["a", "b"]).id2label
@@ -128,6 +130,8 @@ def classifier_config(
     else:
         check_no_custom_code(source.path)
         config = AutoConfig.from_pretrained(source.path, trust_remote_code=False, **labels)
+    if pooling is not None:
+        config.pooling = pooling  # checked where the class is chosen (helpers.pooling)
     return config
 
 
@@ -139,8 +143,13 @@ def load_classifier(
     compile: bool = True,
     seed: int | None = None,
     precision: str | Precision | None = None,
+    pooling: str | None = None,
 ) -> TFPreTrainedModel:
     """Pretrained encoder + a new classification head, compiled and ready to ``fit``.
+
+    The head reads the [CLS] vector (``pooling="cls"``, transformers' own head) or the
+    mean of the token vectors (``"mean"``, see ``helpers.pooling``); ``None`` keeps a saved
+    model's choice.
 
     The result is a plain Keras model (a ``transformers`` TF model): use ``fit``,
     ``predict`` and ``save_weights`` on it directly if you like. It computes in the
@@ -153,13 +162,13 @@ def load_classifier(
     {0: 'spam', 1: 'ham'}
     """
     source = name if isinstance(name, ModelSource) else resolve_model(name)
-    config = classifier_config(source, class_names)  # refuses auto_map folders first
+    config = classifier_config(source, class_names, pooling)  # refuses auto_map folders first
     if seed is not None:
         keras.utils.set_random_seed(seed)
     with precision_scope(precision):
         if (source.path / "tf_model.h5").is_file():
-            model = TFAutoModelForSequenceClassification.from_pretrained(
-                source.path, config=config, trust_remote_code=False)
+            model = classifier_class(config).from_pretrained(source.path, config=config,
+                                                             trust_remote_code=False)
         else:
             model = _from_pytorch_safetensors(source.path, config)
     model.config.name_or_path = source.name  # the name the user gave, not a machine path
@@ -211,7 +220,7 @@ def build_from_config(config: PretrainedConfig, *, seed: int | None = None) -> T
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = TFAutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
+    model = classifier_class(config).from_config(config)
     model(model.dummy_inputs, training=False)  # create the weights
     return model
 

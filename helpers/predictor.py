@@ -221,7 +221,7 @@ class Predictor:
             self.model.save_pretrained(str(tmp / "model"))
             self.encoder.save(tmp / "tokenizer")
             write_manifest(tmp, {
-                "class_names": self.class_names, "maxlen": self.maxlen,
+                "class_names": self.class_names, "maxlen": self.maxlen, "tail": self.encoder.tail,
                 "batch_size": self.batch_size,
                 "model": {"family": type(self.model).__name__,
                           "model_type": self.model.config.model_type, "source": self.source},
@@ -275,6 +275,6 @@ def load_predictor(directory: str | os.PathLike) -> Predictor:
         warnings.warn(f"{directory} was saved with other library versions ({', '.join(changed)}); "
                       "its probabilities may differ slightly from the saved predictor's.")
     model = load_classifier(str(directory / "model"), manifest["class_names"], compile=False)
-    encoder = TextEncoder.from_model(directory / "tokenizer", manifest["maxlen"])
+    encoder = TextEncoder.from_model(directory / "tokenizer", manifest["maxlen"], manifest.get("tail", 0))
     return Predictor(model, encoder, manifest["class_names"], source=manifest["model"]["source"],
                      batch_size=manifest.get("batch_size", PREDICT_BATCH_SIZE))

@@ -32,6 +32,10 @@ _ENCODE_CHUNK = 1000  # texts per call to the (multi-threaded, Rust) fast tokeni
 
 class TextEncoder:
     """A model's fast tokenizer plus the ``maxlen`` it truncates to.
+
+    A long text keeps its first ``maxlen - tail`` tokens and its last ``tail`` ones
+    (``tail=0``, the default: the head only). A newsgroup message's head holds the
+    headers and the opening, its tail the signature and the conclusion.
     Taught in notebooks/01_data.ipynb and notebooks/02_model_selection.ipynb.
 
     >>> encoder = TextEncoder.from_model("minilm-l6", maxlen=128)
@@ -39,7 +43,7 @@ class TextEncoder:
     [4, 128]
     """
 
-    def __init__(self, tokenizer, maxlen: int = RunSettings.maxlen) -> None:
+    def __init__(self, tokenizer, maxlen: int = RunSettings.maxlen, tail: int = RunSettings.tail) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("TextEncoder needs a fast (Rust) tokenizer; this model has none.")
         model_max = getattr(tokenizer, "model_max_length", None) or maxlen
@@ -48,11 +52,16 @@ class TextEncoder:
                 f"maxlen={maxlen} is out of range: it must be more than 2 (room for the "
                 f"special tokens) and at most the model's limit, {model_max}."
             )
+        if not 0 <= tail <= maxlen - 2:
+            raise ValueError(f"tail={tail} is out of range: it must be between 0 (keep the head "
+                             f"only) and maxlen - 2 = {maxlen - 2} (room for [CLS] at the head).")
         self.tokenizer = tokenizer
         self.maxlen = int(maxlen)
+        self.tail = int(tail)
 
     @classmethod
-    def from_model(cls, name: str | ModelSource = EMBEDDED_MODEL, maxlen: int = RunSettings.maxlen) -> "TextEncoder":
+    def from_model(cls, name: str | ModelSource = EMBEDDED_MODEL, maxlen: int = RunSettings.maxlen,
+                   tail: int = RunSettings.tail) -> "TextEncoder":
         """The tokenizer that belongs to a model name or directory (see ``helpers.model``).
 
         >>> TextEncoder.from_model("minilm-l6").maxlen
@@ -66,7 +75,7 @@ class TextEncoder:
             path = resolve_model(name).path
         check_no_custom_code(path)
         return cls(AutoTokenizer.from_pretrained(path, use_fast=True, trust_remote_code=False),
-                   maxlen)
+                   maxlen, tail)
 
     @property
     def pad_token_id(self) -> int:
@@ -77,23 +86,29 @@ class TextEncoder:
         self.tokenizer.save_pretrained(str(directory))
 
     def encode(self, texts: Sequence[str], *, truncate: bool = True) -> list[np.ndarray]:
-        """Token ids per text, special tokens included, cut to ``maxlen`` unless asked not to.
+        """Token ids per text, special tokens included, cut to ``maxlen`` unless asked not to
+        (the first ``maxlen - tail`` and the last ``tail`` of a longer text).
 
         >>> encoder.encode(["Hello world"])[0]
         array([ 101, 7592, 2088,  102], dtype=int32)
         """
         texts = check_texts(texts, where="TextEncoder.encode")
+        head_only = truncate and not self.tail
         ids: list[np.ndarray] = []
         for start in range(0, len(texts), _ENCODE_CHUNK):
             chunk = self.tokenizer(
                 texts[start : start + _ENCODE_CHUNK],
-                truncation=truncate,
-                max_length=self.maxlen if truncate else None,
+                truncation=head_only,
+                max_length=self.maxlen if head_only else None,
                 return_attention_mask=False,
                 return_token_type_ids=False,
                 verbose=False,
             )["input_ids"]
             ids.extend(np.asarray(row, dtype=np.int32) for row in chunk)
+        if truncate and self.tail:
+            head = self.maxlen - self.tail
+            ids = [row if len(row) <= self.maxlen else np.concatenate([row[:head], row[-self.tail:]])
+                   for row in ids]
         return ids
 
     def token_lengths(self, texts: Sequence[str]) -> np.ndarray:

@@ -91,6 +91,21 @@ def test_saved_model_gives_the_predictors_tokens_and_probabilities(tiny_predicto
     assert out["refused"]  # numbers instead of strings: refused by the signature
 
 
+def test_head_and_tail_truncation_is_exported_too(tmp_path):
+    from helpers.model import build_from_config
+    from helpers.predictor import get_predictor
+    from helpers.tokenizer import TextEncoder
+
+    encoder = TextEncoder.from_model("minilm-l6", maxlen=48, tail=16)
+    predictor = get_predictor(build_from_config(tiny_config(), seed=1), encoder, CLASS_NAMES)
+    texts = [*TEXTS, " ".join(f"word{i}" for i in range(200)) + " the last words here"]
+    out = run_saved_model(predictor.export_saved_model(tmp_path / "saved_model"), texts)
+    ids = [row.tolist() for row in encoder.encode(texts)]
+    assert ids[-1][-4:-1] == encoder.tokenizer.convert_tokens_to_ids(["last", "words", "here"])
+    assert out["ids"] == ids
+    np.testing.assert_allclose(out["probabilities"], predictor.predict_proba(texts), atol=1e-5)
+
+
 def test_the_command_line_exports_a_saved_predictor(tiny_predictor, tmp_path):
     tiny_predictor.save(tmp_path / "predictor")
     done = subprocess.run([sys.executable, "-m", "helpers", "export", str(tmp_path / "predictor"),

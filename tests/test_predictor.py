@@ -81,6 +81,18 @@ def test_round_trip_in_a_fresh_process(saved):
     np.testing.assert_allclose(loaded["probs"], predictor.predict_proba(TEXTS), atol=1e-6)
 
 
+def test_head_and_tail_truncation_is_saved_with_the_predictor(tiny_classifier, encoder, tmp_path):
+    from helpers.predictor import get_predictor, load_predictor
+    from helpers.tokenizer import TextEncoder
+
+    both = TextEncoder(encoder.tokenizer, maxlen=encoder.maxlen, tail=20)
+    predictor = get_predictor(tiny_classifier(), both, CLASS_NAMES)
+    loaded = load_predictor(predictor.save(tmp_path / "predictor"))
+    assert loaded.encoder.tail == 20
+    long = ["start " + "word " * 300 + "the very end"]
+    np.testing.assert_allclose(loaded.predict_proba(long), predictor.predict_proba(long), atol=1e-6)
+
+
 def test_saved_folder_has_no_pickles_and_a_complete_manifest(saved):
     _, folder = saved
     files = [p for p in folder.rglob("*") if p.is_file()]

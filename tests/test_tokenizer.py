@@ -24,6 +24,25 @@ def test_encode_truncates_to_maxlen_and_keeps_special_tokens(encoder):
     assert long[-1] == encoder.tokenizer.sep_token_id
 
 
+def test_head_and_tail_keeps_the_first_and_last_tokens_of_long_texts_only(encoder):
+    both = TextEncoder(encoder.tokenizer, maxlen=encoder.maxlen, tail=10)
+    numbered = " ".join(f"w{i}" for i in range(400))
+    full = encoder.encode([numbered], truncate=False)[0]
+    kept = both.encode([numbered])[0]
+    assert len(kept) == encoder.maxlen
+    assert kept[: encoder.maxlen - 10].tolist() == full[: encoder.maxlen - 10].tolist()  # [CLS] and the head
+    assert kept[-10:].tolist() == full[-10:].tolist()  # the tail, [SEP] last
+    short = encoder.encode(["Hello world", "word " * (encoder.maxlen - 2)])
+    assert [a.tolist() for a in both.encode(["Hello world", "word " * (encoder.maxlen - 2)])] == \
+        [a.tolist() for a in short]  # texts that fit are left alone
+
+
+@pytest.mark.parametrize("tail", [-1, 63])
+def test_a_tail_without_room_for_the_head_is_refused(encoder, tail):
+    with pytest.raises(ValueError, match="tail="):
+        TextEncoder(encoder.tokenizer, maxlen=64, tail=tail)
+
+
 def test_token_lengths_are_untruncated(encoder):
     lengths = encoder.token_lengths(_texts([1, 100]))
     assert lengths.tolist() == [3, 102]  # [CLS] + words + [SEP]

@@ -1,0 +1,105 @@
+"""Mean pooling: the classifier reads the average of every token's vector, not [CLS]'s.
+
+A BERT classifier from ``transformers`` classifies the [CLS] token's vector after one more
+dense layer (the "pooler"). The embedded model, all-MiniLM-L6-v2, was trained as a
+sentence encoder whose sentence vector is the *mean* of its token vectors (padding left
+out); this head reads that mean instead. Choose it with ``load_classifier(...,
+pooling="mean")``; the choice is saved in the model's ``config.json`` (``"pooling"``), so
+a saved predictor reloads with the same head.
+
+    >>> from helpers.model import load_classifier
+    >>> model = load_classifier("minilm-l6", ["a", "b"], pooling="mean")
+    >>> type(model).__name__, model.config.pooling
+    ('TFBertMeanPooledClassifier', 'mean')
+"""
+
+from __future__ import annotations
+
+from helpers.backend import (
+    TFAutoModelForSequenceClassification,
+    TFBertMainLayer,
+    TFBertPreTrainedModel,
+    TFSequenceClassificationLoss,
+    TFSequenceClassifierOutput,
+    get_initializer,
+    keras,
+    tf,
+    unpack_inputs,
+)
+
+POOLINGS = ("cls", "mean")
+
+
+def masked_mean(hidden: tf.Tensor, attention_mask: tf.Tensor | None) -> tf.Tensor:
+    """The mean of each text's token vectors over its real tokens (``attention_mask == 1``), in float32.
+    Not in a notebook.
+
+    >>> masked_mean(tf.constant([[[1.0], [3.0], [100.0]]]), tf.constant([[1, 1, 0]])).numpy()
+    array([[2.]], dtype=float32)
+    """
+    hidden = tf.cast(hidden, tf.float32)
+    if attention_mask is None:
+        return tf.reduce_mean(hidden, axis=1)
+    mask = tf.cast(attention_mask, tf.float32)[:, :, None]
+    return tf.reduce_sum(hidden * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+
+
+class TFBertMeanPooledClassifier(TFBertPreTrainedModel, TFSequenceClassificationLoss):
+    """A BERT encoder (no pooler), the masked mean of its last layer, dropout, a dense layer.
+
+    Weight names match ``TFBertForSequenceClassification``'s, so the pretrained encoder
+    loads into it unchanged; only the pooler's weights go unused.
+    Not in a notebook.
+    """
+
+    def __init__(self, config, *inputs, **kwargs):
+        super().__init__(config, *inputs, **kwargs)
+        self.num_labels = config.num_labels
+        self.bert = TFBertMainLayer(config, add_pooling_layer=False, name="bert")
+        self.dropout = keras.layers.Dropout(rate=config.classifier_dropout or config.hidden_dropout_prob)
+        self.classifier = keras.layers.Dense(config.num_labels, name="classifier",
+                                             kernel_initializer=get_initializer(config.initializer_range))
+        self.config = config
+
+    @unpack_inputs
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+             head_mask=None, inputs_embeds=None, output_attentions=None, output_hidden_states=None,
+             return_dict=None, labels=None, training=False) -> TFSequenceClassifierOutput:
+        outputs = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                            return_dict=True, training=training)
+        pooled = masked_mean(outputs.last_hidden_state, attention_mask)
+        logits = self.classifier(self.dropout(pooled, training=training))
+        loss = None if labels is None else self.hf_compute_loss(labels=labels, logits=logits)
+        return TFSequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                          attentions=outputs.attentions)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.built = True
+        with tf.name_scope(self.bert.name):
+            self.bert.build(None)
+        with tf.name_scope(self.classifier.name):
+            self.classifier.build([None, None, self.config.hidden_size])
+
+
+def classifier_class(config):
+    """The model class for ``config``: transformers' own head, or the mean-pooled one.
+    Not in a notebook.
+
+    >>> from transformers import BertConfig
+    >>> classifier_class(BertConfig(pooling="mean")).__name__
+    'TFBertMeanPooledClassifier'
+    """
+    pooling = getattr(config, "pooling", "cls")
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r} is not one of {POOLINGS}: 'cls' is the model's own "
+                         "classification head, 'mean' averages the token vectors.")
+    if pooling == "cls":
+        return TFAutoModelForSequenceClassification
+    if config.model_type != "bert":
+        raise ValueError(f"pooling='mean' is built for BERT-type models (the embedded MiniLM is one); "
+                         f"this one is {config.model_type!r}. Use pooling='cls' with it.")
+    return TFBertMeanPooledClassifier
