@@ -236,7 +236,7 @@ def compile_classifier(
     reads the logits as float32, so a bfloat16 model's loss is not rounded to 3 digits.
     Not in a notebook.
 
-    >>> float(compile_classifier(model, learning_rate=2e-5).optimizer.learning_rate.numpy())
+    >>> round(float(compile_classifier(model, learning_rate=2e-5).optimizer.learning_rate.numpy()), 8)
     2e-05
     """
     model.compile(
