@@ -47,7 +47,8 @@ from helpers.backend import tf  # noqa: E402
 from helpers.data import load_newsgroups  # noqa: E402
 from helpers.model import load_classifier, resolve_model  # noqa: E402
 from helpers.precision import cpu_flags  # noqa: E402
-from helpers.tokenizer import TextEncoder, compiled_forward  # noqa: E402
+from helpers.predictor import compiled_forward  # noqa: E402
+from helpers.tokenizer import TextEncoder  # noqa: E402
 
 SPEC = {"input_ids": tf.TensorSpec([None, None], tf.int32), "attention_mask": tf.TensorSpec([None, None], tf.int32)}
 

@@ -28,7 +28,8 @@ from helpers.backend import keras  # noqa: E402
 from helpers.data import load_newsgroups  # noqa: E402
 from helpers.model import load_classifier  # noqa: E402
 from helpers.precision import choose_precision, cpu_flags  # noqa: E402
-from helpers.tokenizer import TextEncoder, predict_logits  # noqa: E402
+from helpers.predictor import predict_logits  # noqa: E402
+from helpers.tokenizer import TextEncoder  # noqa: E402
 
 POLICIES = ("float32", "mixed_bfloat16")
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_int8")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow)
 from helpers.model import EMBEDDED_MODEL, load_classifier  # noqa: E402
-from helpers.schedule import lr_find  # noqa: E402
+from helpers.lr_finder import lr_find  # noqa: E402
 from helpers.tokenizer import TextEncoder  # noqa: E402
 
 BATCH_SIZE = 16

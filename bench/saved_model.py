@@ -64,7 +64,7 @@ print(json.dumps({"probabilities": probs, "ids": ids, "texts_per_s_in_order": in
 def quick_predictor(n_train: int, maxlen: int):
     """The embedded model fine-tuned for one epoch on ``n_train`` training messages."""
     from helpers.data import load_newsgroups
-    from helpers.modes import subset
+    from helpers.data import subset
     from helpers.model import load_classifier
     from helpers.predictor import get_predictor
     from helpers.tokenizer import TextEncoder

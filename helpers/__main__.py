@@ -1,9 +1,9 @@
 """Command line: ``python -m helpers COMMAND ...`` (or just ``helpers COMMAND ...`` once installed).
 
-    $ python -m helpers predict artifacts/newsgroups "My GPU renders polygons too slowly"
+    $ python -m helpers predict artifacts/predictor "My GPU renders polygons too slowly"
     [{"text": "My GPU renders ...", "label": "comp.graphics", "probabilities": {...}}]
-    $ python -m helpers predict artifacts/newsgroups --file messages.txt   # one text per line
-    $ python -m helpers export artifacts/newsgroups artifacts/saved_model  # a SavedModel for TF Serving
+    $ python -m helpers predict artifacts/predictor --file messages.txt   # one text per line
+    $ python -m helpers export artifacts/predictor artifacts/saved_model  # a SavedModel for TF Serving
 
 The results go to stdout as JSON; problems go to stderr as one line, with exit code 1.
 To add a command, write a ``_name(args) -> int`` function and register it in ``build_parser``.
@@ -46,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit code (0 when all went well).
 
-    >>> main(["predict", "artifacts/newsgroups", "a fever and a cough"])  # doctest: +SKIP
+    >>> _ = predictor.save("artifacts/predictor")
+    >>> main(["predict", "artifacts/predictor", "a fever and a cough"])
+    [
+      {
+        "text": "a fever and a cough",
+    ...
+    0
     """
     args = build_parser().parse_args(argv)
     try:

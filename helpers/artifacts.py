@@ -5,23 +5,22 @@ Everything lives in the git-ignored ``artifacts/`` folder of ``helpers.paths.pro
 and ``artifacts/smoke/`` so a small run never overwrites the real one.
 
     >>> from helpers.artifacts import ensure_predictor
-    >>> predictor = ensure_predictor(get_mode("quick"))   # loads 04's, or trains one now
+    >>> predictor = ensure_predictor(get_mode("quick"))   # loads 04's, or trains one now  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from helpers.files import update_json, write_json
-from helpers.modes import RunMode
-from helpers.paths import project_dir
+from helpers._files import update_json, write_json
+from helpers._predictor_folder import MANIFEST
+from helpers.paths import RESULTS_FILE, artifacts_root, mode_folder, predictor_folder, records_path, shown  # noqa: F401
+from helpers.run import RunMode
 
-ENV_VAR = "NOTEBOOK_ARTIFACTS"
 TRAINING_NOTEBOOK = "04_one_cycle_training.ipynb"
 LR_FINDER_NOTEBOOK = "03_lr_finder.ipynb"
 # The settings an LR finder result depends on: a saved curve is reused only if they match.
@@ -29,54 +28,26 @@ _FINDER_KEYS = ("model", "maxlen", "batch_size", "lr_find_steps", "lr_find_maxle
                 "precision")
 
 
-def artifacts_root() -> Path:
-    """``$NOTEBOOK_ARTIFACTS``, else ``artifacts/`` in the project folder (``helpers.paths``).
-
-    >>> artifacts_root().name
-    'artifacts'
-    """
-    return Path(os.environ.get(ENV_VAR) or project_dir() / "artifacts")
-
-
-def records_path() -> Path:
-    """Where a user's run records go: ``artifacts/records.json`` (never a tracked file).
-
-    >>> shown(records_path())
-    'artifacts/records.json'
-    """
-    return artifacts_root() / "records.json"
-
-
 def artifacts_dir(mode: RunMode) -> Path:
     """The folder this mode's results go to (created if missing).
+    Taught in notebooks/07_predict_and_deploy.ipynb.
 
     >>> artifacts_dir(get_mode("smoke")).name
     'smoke'
     """
-    base = artifacts_root()
-    folder = base if mode.name == "full" else base / mode.name
+    folder = mode_folder(mode.name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def shown(path: Path) -> str:
-    """A path as it may appear in a notebook's output: relative to the repository, never /home/...
-
-    >>> shown(project_dir() / "artifacts" / "predictor")
-    'artifacts/predictor'
-    """
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(project_dir()))
-    except ValueError:
-        return path.name if path.is_absolute() else str(path)
 
 
 # ------------------------------------------------------------------------------ LR finder
 def save_lr_find(result, mode: RunMode, n_train: int, seconds: float, settings=None) -> Path:
     """Keep an LR finder result (curve, settings, seconds) for the training notebook.
+    Taught in notebooks/03_lr_finder.ipynb.
 
-    >>> save_lr_find(finder, mode, len(train), seconds=95.0)  # doctest: +SKIP
+    >>> from helpers.run import get_mode
+    >>> shown(save_lr_find(finder, get_mode("smoke"), len(train), seconds=95.0))
+    'artifacts/smoke/lr_find.json'
     """
     path = artifacts_dir(mode) / "lr_find.json"
     write_json(path, {
@@ -92,10 +63,11 @@ def load_lr_find(mode: RunMode, n_train: int, settings=None):
 
     Says why when there is a file that does not fit (other model, maxlen, batch size...).
     ``settings`` (default: the mode's) are the training settings in use, e.g. ``chosen_settings(mode)``.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> saved = load_lr_find(mode, len(train))  # doctest: +SKIP
     """
-    from helpers.schedule import LRFinderResult, smooth
+    from helpers.lr_finder import LRFinderResult, smooth
 
     path = artifacts_dir(mode) / "lr_find.json"
     if not path.is_file():
@@ -120,34 +92,56 @@ def _finder_settings(run_settings, n_train: int) -> dict:
 # ------------------------------------------------------------------------------ predictor
 def predictor_dir(mode: RunMode) -> Path:
     """Where the training notebook saves this mode's predictor.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> shown(predictor_dir(get_mode("full")))
     'artifacts/predictor'
     """
-    return artifacts_dir(mode) / "predictor"
+    artifacts_dir(mode)
+    return predictor_folder(mode.name)
 
 
 def ensure_predictor(mode: RunMode):
-    """The predictor the training notebook saved; if there is none, train one now and save it.
+    """The predictor the training notebook saved, if it was trained with this mode's settings;
+    else (none there, or made with other settings) train one now and save it.
 
     In ``full`` mode training takes about a quarter of an hour on 2 CPU cores, so it says
     so first; run the training notebook once and every later notebook starts at once.
+    Taught in notebooks/05_top_losses.ipynb and notebooks/06_lime_explanations.ipynb.
 
-    >>> predictor = ensure_predictor(get_mode("smoke"))
+    >>> predictor = ensure_predictor(get_mode("smoke"))  # doctest: +SKIP
     """
-    from helpers.full_run import full_run
-    from helpers.predictor import load_predictor
+    from helpers import full_run
+    from helpers.predictor import load_predictor, read_manifest
 
     folder = predictor_dir(mode)
-    if (folder / "predictor.json").is_file():
-        predictor = load_predictor(folder)
-        print(f"Loaded the predictor from {shown(folder)} (made by {TRAINING_NOTEBOOK}).")
-        return predictor
-    print(f"No trained predictor in {shown(folder)}: {TRAINING_NOTEBOOK} makes it. Training one now "
-          f"with the {mode.name!r} settings ({_size(mode.train_size)} messages, "
-          f"{mode.settings.epochs} epoch(s), maxlen {mode.settings.maxlen}).", flush=True)
-    full_run(mode.settings, evaluate_on="test", data=mode.load_data(), predictor_dir=folder, verbose=0)
+    settings = chosen_settings(mode)
+    if (folder / MANIFEST).is_file():
+        stale = _stale_settings(read_manifest(folder), settings)
+        if not stale:
+            predictor = load_predictor(folder)
+            print(f"Loaded the predictor from {shown(folder)} (made by {TRAINING_NOTEBOOK}).")
+            return predictor
+        print(f"The predictor in {shown(folder)} was trained with other settings ({stale}) than the "
+              f"{mode.name!r} mode's: training one now. Run {TRAINING_NOTEBOOK} again to make it there.")
+    else:
+        print(f"No trained predictor in {shown(folder)}: {TRAINING_NOTEBOOK} makes it. Training one now "
+              f"with the {mode.name!r} settings ({_size(mode.train_size)} messages, "
+              f"{settings.epochs} epoch(s), maxlen {settings.maxlen}).", flush=True)
+    full_run.full_run(settings, evaluate_on="test", data=mode.load_data(), predictor_dir=folder, verbose=0)
     return load_predictor(folder)
+
+
+def _stale_settings(manifest: dict, settings) -> str:
+    """The settings a saved predictor was trained with that differ from ``settings``, as
+    ``"maxlen 64 -> 32, ..."``; ``""`` if none. A predictor saved without its settings
+    is checked on what its manifest shows (``maxlen``)."""
+    from helpers.full_run import trained_with
+
+    wanted = trained_with(settings, 0)["settings"]
+    saved = (manifest.get("trained_with") or {}).get("settings") or {"maxlen": manifest.get("maxlen")}
+    return ", ".join(f"{key} {saved[key]!r} -> {wanted.get(key)!r}" for key in saved
+                     if saved[key] != wanted.get(key))
 
 
 def _size(n: int | None) -> str:
@@ -157,6 +151,7 @@ def _size(n: int | None) -> str:
 # ------------------------------------------------------------------------------ results
 def save_figure(fig, name: str, mode: RunMode) -> Path:
     """Also write a figure to ``artifacts/plots/NAME.png``, for the run summary.
+    Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> save_figure(history.plot_schedule(), "schedule", mode)  # doctest: +SKIP
     """
@@ -169,10 +164,14 @@ def save_figure(fig, name: str, mode: RunMode) -> Path:
 
 def note_result(mode: RunMode, notebook: str, **numbers) -> None:
     """Record a notebook's headline numbers in ``artifacts/results.json``, read by the run summary.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
-    >>> note_result(mode, "04_one_cycle_training", accuracy=0.95)  # doctest: +SKIP
+    >>> from helpers.run import get_mode
+    >>> note_result(get_mode("smoke"), "04_one_cycle_training", accuracy=0.95)
+    >>> json.loads(Path("artifacts/smoke/results.json").read_text())
+    {'04_one_cycle_training': {'accuracy': 0.95}}
     """
-    update_json(artifacts_dir(mode) / "results.json", notebook, numbers, merge=True)
+    update_json(artifacts_dir(mode) / RESULTS_FILE, notebook, numbers, merge=True)
 
 
 # ------------------------------------------------------------------------------ choices
@@ -183,6 +182,7 @@ CHOICES_FILE = "choices.json"
 @dataclasses.dataclass(frozen=True)
 class Choice:
     """A value a later notebook uses, and where it came from (a default, the LR finder, or you).
+    Not in a notebook.
 
     >>> print(Choice(8.7e-5, "the LR finder's valley suggestion"))
     8.7e-05 (from the LR finder's valley suggestion)
@@ -200,8 +200,11 @@ def save_choice(mode: RunMode, name: str, value, *, made_in: str, **context) -> 
 
     ``context`` (e.g. ``model=...`` for a learning rate) is kept with it: a choice is only
     reused where it still fits.
+    Taught in notebooks/02_model_selection.ipynb and notebooks/03_lr_finder.ipynb.
 
-    >>> save_choice(get_mode("smoke"), "model", "minilm-l6", made_in=MODEL_NOTEBOOK)  # doctest: +SKIP
+    >>> from helpers.run import get_mode
+    >>> shown(save_choice(get_mode("smoke"), "model", "minilm-l6", made_in=MODEL_NOTEBOOK))
+    'artifacts/smoke/choices.json'
     """
     path = artifacts_dir(mode) / CHOICES_FILE
     choices = _read_choices(path)
@@ -212,6 +215,7 @@ def save_choice(mode: RunMode, name: str, value, *, made_in: str, **context) -> 
 
 def load_choice(mode: RunMode, name: str) -> dict | None:
     """The saved choice of ``name`` (``{"value": ..., "made_in": ..., ...}``), or ``None``.
+    Not in a notebook.
 
     >>> load_choice(get_mode("smoke"), "model")  # doctest: +SKIP
     {'value': 'minilm-l6', 'made_in': '02_model_selection.ipynb'}
@@ -220,7 +224,9 @@ def load_choice(mode: RunMode, name: str) -> dict | None:
 
 
 def forget_choices(mode: RunMode) -> None:
-    """Drop every saved choice of this mode: the notebooks go back to their defaults."""
+    """Drop every saved choice of this mode: the notebooks go back to their defaults.
+    Not in a notebook.
+    """
     (artifacts_dir(mode) / CHOICES_FILE).unlink(missing_ok=True)
 
 
@@ -234,6 +240,7 @@ def _read_choices(path: Path) -> dict:
 
 def chosen_model(mode: RunMode) -> Choice:
     """The model to fine-tune: the reader's pick in notebook 02, else the mode's default.
+    Taught in notebooks/02_model_selection.ipynb and notebooks/03_lr_finder.ipynb.
 
     >>> chosen_model(get_mode("full")).value  # with nothing picked
     'minilm-l6'
@@ -246,6 +253,7 @@ def chosen_model(mode: RunMode) -> Choice:
 
 def chosen_settings(mode: RunMode):
     """The mode's training settings with the reader's model choice applied.
+    Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> chosen_settings(get_mode("smoke")).maxlen
     32
@@ -255,13 +263,14 @@ def chosen_settings(mode: RunMode):
 
 def chosen_lr(mode: RunMode, finder, settings) -> Choice:
     """The learning rate to train ``settings.model`` with, in this order: the reader's pick in
-    notebook 03 (for this model), else what the recipe takes (``helpers.full_run.lr_choice``:
+    notebook 03 (for this model), else what the recipe takes (``helpers.lr_finder.lr_choice``:
     a rate the settings fix, or the LR finder's suggestion).
+    Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> chosen_lr(get_mode("full"), finder, chosen_settings(get_mode("full")))  # doctest: +SKIP
     Choice(value=8.1e-05, source="the LR finder's 'minimum_div_10' suggestion")
     """
-    from helpers.full_run import lr_choice
+    from helpers.lr_finder import lr_choice
 
     saved = load_choice(mode, "lr_max")
     if saved and saved.get("model") == settings.model:

@@ -22,7 +22,9 @@ from helpers.data import LabeledTexts
 
 @dataclass
 class BaselineResult:
-    """A fitted baseline, its accuracy on the evaluation texts and its training seconds."""
+    """A fitted baseline, its accuracy on the evaluation texts and its training seconds.
+    Not in a notebook.
+    """
 
     model: object  # a scikit-learn Pipeline: .predict(texts), and .predict_proba(texts) if calibrated
     accuracy: float
@@ -32,6 +34,7 @@ class BaselineResult:
 
 def tfidf_classifier(*, probabilities: bool = False, seed: int = 42):
     """An unfitted TF-IDF + linear SVM pipeline (calibrated to give probabilities if asked).
+    Not in a notebook.
 
     >>> tfidf_classifier().steps[-1][0]
     'svm'
@@ -51,6 +54,7 @@ def tfidf_classifier(*, probabilities: bool = False, seed: int = 42):
 def tfidf_baseline(train: LabeledTexts, evaluate: LabeledTexts, *, probabilities: bool = False,
                    seed: int = 42) -> BaselineResult:
     """Fit ``tfidf_classifier`` on ``train``, score it on ``evaluate``.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> tfidf_baseline(train, test).accuracy > 0.8  # doctest: +SKIP
     True

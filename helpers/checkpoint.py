@@ -35,20 +35,26 @@ from typing import Any
 
 import numpy as np
 
+from helpers._files import replace_folder, sha256, write_json
 from helpers.backend import keras
-from helpers.files import sha256, write_json
+from helpers.schedule import OneCycleScheduler
 
 RESUME_FOLDER = "resume"
+BEST_WEIGHTS = "best.weights.h5"  # with validation data: the weights of the lowest validation loss
 _WEIGHTS, _OPTIMIZER, _STATE = "weights.h5", "optimizer.npz", "state.json"
 
 
 class CheckpointError(ValueError):
-    """A resume checkpoint is missing, damaged, or belongs to another training run."""
+    """A resume checkpoint is missing, damaged, or belongs to another training run.
+    Not in a notebook.
+    """
 
 
 @dataclass
 class Checkpoint:
-    """A complete checkpoint on disk: its folder and its ``state.json`` contents."""
+    """A complete checkpoint on disk: its folder and its ``state.json`` contents.
+    Not in a notebook.
+    """
 
     folder: Path
     state: dict[str, Any]
@@ -61,6 +67,7 @@ class Checkpoint:
 def save_checkpoint(directory: str | os.PathLike, model: keras.Model,
                     state: dict[str, Any]) -> Path:
     """Write weights, optimizer state and ``state`` (needs ``epochs_done``) as one checkpoint.
+    Not in a notebook.
 
     >>> save_checkpoint("checkpoints", model, {"epochs_done": 1, "step": 8})  # doctest: +SKIP
     PosixPath('checkpoints/resume/epoch-0001')
@@ -78,9 +85,7 @@ def save_checkpoint(directory: str | os.PathLike, model: keras.Model,
         files = {name: sha256(tmp / name) for name in (_WEIGHTS, _OPTIMIZER)}
         write_json(tmp / _STATE, {**state, "files": files})  # last: marks the folder complete
         _fsync_folder(tmp)
-        if target.exists():  # a checkpoint of the same epoch from an earlier run
-            shutil.rmtree(target)
-        os.rename(tmp, target)
+        replace_folder(tmp, target)  # over a checkpoint of the same epoch from an earlier run
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for old in root.iterdir():  # only now: older checkpoints and leftovers of killed saves
@@ -100,6 +105,7 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
     """The newest complete checkpoint under ``directory``, checksums verified; None if none.
 
     Raises ``CheckpointError`` if the newest one is damaged (a file changed after saving).
+    Not in a notebook.
 
     >>> latest_checkpoint("checkpoints").epochs_done  # doctest: +SKIP
     2
@@ -125,6 +131,7 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
 
 def restore_checkpoint(checkpoint: Checkpoint, model: keras.Model) -> None:
     """Load a checkpoint's weights and optimizer state into ``model`` (compiled, same kind).
+    Not in a notebook.
 
     >>> restore_checkpoint(latest_checkpoint("checkpoints"), model)  # doctest: +SKIP
     """
@@ -143,3 +150,124 @@ def restore_checkpoint(checkpoint: Checkpoint, model: keras.Model) -> None:
             "and compile settings, or pass resume=False to start over.")
     for variable, value in zip(variables, values):
         variable.assign(value)
+
+
+# ------------------------------------------------------------------------------ fit_onecycle's extras
+@dataclass
+class TrainingExtras:
+    """``fit_onecycle``'s extras, as Keras callbacks: the best weights (``ModelCheckpoint``), early
+    stopping (``EarlyStopping``) and resume checkpoints (``ResumeSaver``), with what a resumed run
+    carries over. Not in a notebook: ``fit_onecycle(checkpoint_dir=..., resume=...,
+    early_stopping_patience=...)`` builds it.
+    """
+
+    callbacks: list
+    done: Checkpoint | None = None  # the checkpoint a resumed run starts from
+    best_path: Path | None = None
+    stopper: keras.callbacks.EarlyStopping | None = None
+    saver: ResumeSaver | None = None
+    restore_best: bool = True
+
+    @classmethod
+    def start(cls, model: keras.Model, scheduler: OneCycleScheduler, run: dict, checkpoint_dir: str | Path | None,
+              *, resume: bool, watch_val: bool, restore_best: bool, patience: int | None) -> "TrainingExtras":
+        """Resume (or clear old checkpoints), then the callbacks in the order they must run."""
+        done = start_or_resume(model, scheduler, checkpoint_dir, resume, run)
+        extras = cls([], done, restore_best=restore_best)
+        if checkpoint_dir is not None and watch_val:
+            extras.best_path = Path(checkpoint_dir) / BEST_WEIGHTS
+            extras.best_path.parent.mkdir(parents=True, exist_ok=True)
+            val_losses = done.state["epochs"].get("val_loss", []) if done else []
+            extras.callbacks.append(keras.callbacks.ModelCheckpoint(
+                str(extras.best_path), monitor="val_loss", save_best_only=True, save_weights_only=True,
+                initial_value_threshold=min(val_losses) if val_losses else None))
+        if patience is not None:
+            extras.stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=patience,
+                restore_best_weights=restore_best and extras.best_path is None)  # else the file restores
+            extras.callbacks.append(extras.stopper)
+        if checkpoint_dir is not None:  # last: it saves what the callbacks before it decided
+            extras.saver = ResumeSaver(checkpoint_dir, scheduler, run, done, extras.stopper)
+            extras.callbacks.append(extras.saver)
+        return extras
+
+    @property
+    def epochs_done(self) -> int:
+        return self.done.epochs_done if self.done else 0
+
+    @property
+    def stopped_before(self) -> bool:
+        """The resumed run had already stopped early: nothing left to train."""
+        return bool(self.done and self.done.state.get("stopped_early"))
+
+    def epochs_so_far(self) -> dict[str, list[float]]:
+        return {k: list(v) for k, v in self.done.state["epochs"].items()} if self.done else {}
+
+    def say_interrupted(self) -> None:
+        if self.saver is not None and self.saver.last is not None:
+            print(f"Interrupted. {self.saver.last} holds the last finished epoch: call "
+                  "fit_onecycle again with the same arguments and resume=True.")
+        elif self.saver is not None:
+            print("Interrupted before the first epoch finished: nothing to resume from yet.")
+
+    def restore_best_weights(self, model: keras.Model) -> None:
+        if self.best_path is not None and self.restore_best and self.best_path.exists():  # no file if
+            model.load_weights(str(self.best_path))  # the validation loss was never finite
+
+    def stopped_early(self) -> bool:
+        return bool(self.stopper is not None and self.stopper.stopped_epoch > 0) or self.stopped_before
+
+
+def start_or_resume(model: keras.Model, scheduler: OneCycleScheduler,
+                    checkpoint_dir: str | Path | None, resume: bool, run: dict) -> Checkpoint | None:
+    """Restore the latest checkpoint if resuming; else clear old resume checkpoints. Not in a notebook."""
+    if checkpoint_dir is None:
+        return None
+    if not resume:
+        old = Path(checkpoint_dir) / RESUME_FOLDER
+        if old.is_dir():
+            shutil.rmtree(old)  # a new run: its checkpoints must not mix with an old run's
+        return None
+    done = latest_checkpoint(checkpoint_dir)
+    if done is None:
+        print(f"No resume checkpoint in {checkpoint_dir}: training from the first epoch.")
+        return None
+    saved = done.state.get("run", {})
+    changed = {k: (saved.get(k), v) for k, v in run.items() if saved.get(k) != v}
+    if changed:
+        what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise CheckpointError(f"{done.folder} is from a run with other settings ({what}). Pass "
+                              "the same data and arguments to resume, or resume=False to start over.")
+    restore_checkpoint(done, model)
+    state = done.state
+    scheduler.resume_at(state["step"], state["lrs"], state["moms"], state["losses"])
+    print(f"Resuming from {done.folder} ({done.epochs_done} of {run['epochs']} epochs done).")
+    return done
+
+
+class ResumeSaver(keras.callbacks.Callback):
+    """At each epoch's end, save a resume checkpoint (``save_checkpoint``). Not in a notebook."""
+
+    def __init__(self, directory: str | Path, scheduler: OneCycleScheduler, run: dict,
+                 done: Checkpoint | None, stopper: keras.callbacks.EarlyStopping | None) -> None:
+        super().__init__()
+        self.directory, self.scheduler, self.run, self.stopper = directory, scheduler, run, stopper
+        self.epochs = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
+        self.early = done.state.get("early_stopping") if done else None
+        self.last: Path | None = done.folder if done else None
+
+    def on_train_begin(self, logs=None) -> None:
+        if self.stopper is not None and self.early:  # after EarlyStopping reset itself
+            self.stopper.wait, self.stopper.best = self.early["wait"], self.early["best"]
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        for name, value in (logs or {}).items():
+            self.epochs.setdefault(name, []).append(float(value))
+        sched = self.scheduler
+        state = {"epochs_done": epoch + 1, "step": sched.step, "lrs": sched.lrs,
+                 "moms": sched.moms, "losses": sched.losses, "epochs": self.epochs, "run": self.run}
+        if self.stopper is not None:  # it ran before this callback, so it is up to date
+            state["early_stopping"] = {"wait": int(self.stopper.wait),
+                                       "best": float(self.stopper.best)}
+            state["stopped_early"] = bool(self.model.stop_training)
+        self.last = save_checkpoint(self.directory, self.model, state)

@@ -32,10 +32,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 class InputError(ValueError):
-    """Bad data from the user; the message names the problem and the fix."""
+    """Bad data from the user; the message names the problem and the fix.
+    Not in a notebook.
+    """
 
 
 def _first(items: list[Any], k: int = 5) -> str:
@@ -61,6 +64,7 @@ def check_texts(texts: Any, *, where: str = "texts", allow_empty: bool = True,
     ``allow_empty=False`` also refuses empty and whitespace-only strings (training data);
     ``allow_none=True`` accepts an empty list (prediction: nothing in, nothing out).
     A dict, a DataFrame or a set is refused: iterating one gives keys, column names or no order.
+    Not in a notebook.
 
     >>> check_texts(("a", "b"))
     ['a', 'b']
@@ -120,6 +124,7 @@ def check_labels(labels: Any, class_names: Sequence[str] | None = None, *,
     Accepts integer indexes, or class names when ``class_names`` is given. Refuses missing
     values (None, NaN), floats, booleans, a length that differs from ``n_texts``, indexes
     outside ``0..len(class_names)-1`` and names not in ``class_names``.
+    Not in a notebook.
 
     >>> check_labels([0, 2, 1], ["a", "b", "c"], n_texts=3)
     array([0, 2, 1])
@@ -171,7 +176,7 @@ def check_labels(labels: Any, class_names: Sequence[str] | None = None, *,
         outside = sorted({int(v) for v in ids if not 0 <= v < len(names)})
         if outside:
             raise InputError(f"{where}: labels {_first(outside)} are outside 0..{len(names) - 1} "
-                             f"(there are {len(names)} class names); renumber them 0..k-1, e.g. "
+                             f"(class indices: there are {len(names)} class names); renumber them 0..k-1, e.g. "
                              "with helpers.data.from_dataframe(df, class_names=[...]).")
     elif ids.min() < 0:
         raise InputError(f"{where}: labels must be 0 or more, got {int(ids.min())}; renumber "
@@ -179,8 +184,92 @@ def check_labels(labels: Any, class_names: Sequence[str] | None = None, *,
     return ids
 
 
+def check_labeled(texts: Any, labels: Any, class_names: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+    """``LabeledTexts``' fields, checked: strings (empty ones allowed: scikit-learn's ``remove=``
+    makes some), one integer label per text in ``0..len(class_names)-1``. Not in a notebook.
+
+    >>> check_labeled(["a", "b"], [1, 0], ("x", "y"))
+    (['a', 'b'], array([1, 0]), ['x', 'y'])
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
+        raise ValueError(f"labels must be a 1-D array of integers, got {labels.dtype} "
+                         f"of shape {labels.shape}.")
+    texts = list(texts)
+    if texts:
+        check_texts(texts, where="LabeledTexts")
+    names = list(class_names)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels: give one label per text.")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(names)):
+        raise ValueError(f"labels must be in 0..{len(names) - 1} (one per class "
+                         f"name), got {labels.min()}..{labels.max()}.")
+    return texts, labels.astype(np.int64), names
+
+
+def _first_few(items: list[Any]) -> str:
+    return f"{items[:5]}{' ...' if len(items) > 5 else ''}"
+
+
+def check_text_rows(texts: list[Any], row_ids: list[Any], where: str, rows: str) -> None:
+    """Refuse missing, non-string or empty texts in a user's table or folder, naming the rows.
+    Not in a notebook: ``helpers.data``'s loaders of your own data call it.
+
+    >>> check_text_rows(["fine", ""], [1, 2], "reviews.csv", "data rows")
+    Traceback (most recent call last):
+    helpers.checks.InputError: reviews.csv: 1 texts are missing, not strings or empty, at data rows [2]. Drop or fix them.
+    """
+    bad = [r for r, t in zip(row_ids, texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise InputError(f"{where}: {len(bad)} texts are missing, not strings or empty, at {rows} "
+                         f"{_first_few(bad)}. Drop or fix them.")
+
+
+def encode_labels(values: list[Any], class_names: Sequence[str] | None, row_ids: list[Any],
+                   where: str, rows: str) -> tuple[np.ndarray, list[str]]:
+    """String or integer labels -> (ids 0..k-1, class_names). Shared by every loader of your
+    own data. Not in a notebook.
+
+    >>> encode_labels(["pos", "neg", "pos"], None, [1, 2, 3], "reviews.csv", "data rows")
+    (array([1, 0, 1]), ['neg', 'pos'])
+    """
+    if not values:
+        raise InputError(f"{where} has no rows.")
+    missing = [r for r, gone in zip(row_ids, pd.isna(np.array(values, dtype=object))) if gone]
+    if missing:
+        raise InputError(f"{where}: labels are missing at {rows} {_first_few(missing)}.")
+    names = None if class_names is None else list(class_names)
+    if names is not None and (len(set(names)) != len(names) or len(names) < 2):
+        raise InputError(f"class_names must hold at least two different names, got {names}.")
+    if all(isinstance(v, str) for v in values):
+        names = names or sorted(set(values))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise InputError(f"{where}: labels {_first_few(unknown)} are not in "
+                             f"class_names={names}; add them there.")
+        index = {name: i for i, name in enumerate(names)}
+        labels = np.array([index[v] for v in values], dtype=np.int64)
+    elif all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        if names is None:
+            raise InputError(f"{where}: labels are integers, so their names are unknown; pass "
+                             "class_names=[...], one name per label id, e.g. ['neg', 'pos'].")
+        labels = np.array(values, dtype=np.int64)
+        outside = sorted({int(v) for v in labels if not 0 <= v < len(names)})
+        if outside:
+            raise InputError(f"{where}: labels {_first_few(outside)} are outside "
+                             f"0..{len(names) - 1} (class_names has {len(names)} names).")
+    else:
+        kinds = sorted({type(v).__name__ for v in values})
+        raise InputError(f"{where}: labels must be all strings or all integers, found {kinds}.")
+    if len(np.unique(labels)) < 2:
+        raise InputError(f"{where}: every label is {names[labels[0]]!r}; a classifier needs "
+                         "examples of at least two classes.")
+    return labels, names
+
+
 def check_batch_size(batch_size: Any, *, where: str = "batch_size") -> int:
     """A positive ``int`` batch size, or an ``InputError``.
+    Not in a notebook.
 
     >>> check_batch_size(16)
     16
@@ -193,6 +282,7 @@ def check_batch_size(batch_size: Any, *, where: str = "batch_size") -> int:
 
 def label_out_of_range(tf_message: str) -> InputError | None:
     """TensorFlow's "label value outside the valid range" error, said plainly; else None.
+    Not in a notebook.
 
     >>> str(label_out_of_range("Received a label value of 7 which is outside the valid "
     ...                        "range of [0, 4).  Label values: 0 7"))[:59]

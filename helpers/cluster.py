@@ -33,6 +33,7 @@ import helpers  # noqa: F401  (Keras 2 before TensorFlow loads)
 
 def tf_config(workers: Sequence[str], index: int) -> str:
     """The ``TF_CONFIG`` value for worker ``index`` of a cluster of ``workers`` (``host:port``).
+    Not in a notebook.
 
     >>> json.loads(tf_config(["a:1", "b:2"], 0))["task"]
     {'type': 'worker', 'index': 0}
@@ -48,14 +49,16 @@ def tf_config(workers: Sequence[str], index: int) -> str:
 
 
 def train(args: argparse.Namespace) -> dict:
-    """Train as one worker (or alone with ``--single``); returns what happened, as JSON-able."""
+    """Train as one worker (or alone with ``--single``); returns what happened, as JSON-able.
+    Taught in notebooks/01_data.ipynb and notebooks/02_model_selection.ipynb.
+    """
     if not args.single:
         # Must be in place before TensorFlow creates the strategy (and its gRPC server).
         os.environ["TF_CONFIG"] = tf_config(args.workers.split(","), args.index)
     from helpers.backend import keras, tf
     from helpers.data import load_csv, load_newsgroups
     from helpers.model import load_classifier
-    from helpers.modes import subset
+    from helpers.data import subset
     from helpers.paths import project_dir
     from helpers.predictor import get_predictor
     from helpers.tokenizer import TextEncoder
@@ -87,6 +90,7 @@ def train(args: argparse.Namespace) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every default is the quick demonstration's.
+    Not in a notebook.
 
     >>> build_parser().parse_args(["--single"]).batch_size
     16
@@ -109,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one worker; prints a JSON summary on the last line of stdout."""
+    """Run one worker; prints a JSON summary on the last line of stdout.
+    Not in a notebook.
+    """
     args = build_parser().parse_args(argv)
     if not args.single and not args.workers:
         print("error: give --workers host:port,host:port (and --index), or --single", file=sys.stderr)

@@ -33,6 +33,7 @@ def flops_per_example(arch: dict, seq: int) -> tuple[float, float]:
     matrices of every layer (ALBERT's shared weights still run once per layer). Attention:
     scores QK^T and the weighted sum of V, ``2*seq^2*hidden`` each per layer. Training is
     about 3x inference (the backward pass costs about twice the forward one).
+    Not in a notebook.
 
     >>> infer, train = flops_per_example({"layers": 6, "hidden_size": 384, "ffn_size": 1536}, 128)
     >>> round(infer / 1e9, 2), round(train / infer)
@@ -51,6 +52,7 @@ def measure(
 
     One warm-up step first (it builds the graph), then the median of ``steps`` steps.
     Other work on the machine's cores slows the steps down: compare numbers from one run.
+    Not in a notebook.
     """
     texts = [" ".join(["word"] * 2 * encoder.maxlen)] * batch_size  # longer than maxlen
     labels = np.zeros(batch_size, dtype=int)
@@ -76,6 +78,7 @@ def cost_table(
     maxlens: tuple[int, ...] = (128, 256, 512), batch_size: int = 8, steps: int = 3
 ) -> pd.DataFrame:
     """Seconds per example for training and inference at each ``maxlen``, measured or estimated.
+    Taught in notebooks/02_model_selection.ipynb.
 
     >>> cost_table(maxlens=(128,), steps=2)[["model", "maxlen", "timing"]]  # doctest: +SKIP
     """
@@ -126,6 +129,7 @@ def run_costs(costs: pd.DataFrame, lengths, *, n_train: int, epochs: int,
     """What each ``maxlen`` reads and costs for ``models``: the share of messages it cuts
     (from their token ``lengths``), seconds per training example, the cost relative to the
     model's cheapest measured ``maxlen``, and the minutes a run of ``epochs`` would take.
+    Taught in notebooks/02_model_selection.ipynb.
 
     >>> run_costs(cost_table(), lengths, n_train=2257, epochs=4)  # doctest: +SKIP
     """

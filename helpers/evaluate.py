@@ -1,15 +1,20 @@
-"""How good is the classifier? Accuracy, a per-class report and a confusion matrix.
+"""How good is the classifier? Accuracy, a per-class report and a confusion matrix (``validate``);
+then what it gets wrong: the texts it is most wrong about (``top_losses``) and the classes it
+mixes up (``most_confused``), like fastai's ``ClassificationInterpretation``.
 
     >>> from helpers.evaluate import validate
-    >>> result = validate(model, encoder, test.texts, test.labels, test.class_names)  # doctest: +SKIP
-    >>> result.accuracy                                                            # doctest: +SKIP
-    0.912
-    >>> result.report              # precision / recall / f1 / support per class   # doctest: +SKIP
-    >>> result.plot_confusion()                                                    # doctest: +SKIP
+    >>> result = validate(model, encoder, test.texts[:40], test.labels[:40], test.class_names)
+    >>> 0 <= result.accuracy <= 1        # about a quarter for a tiny untrained model
+    True
+    >>> list(result.report.columns)      # precision / recall / f1 / support per class
+    ['precision', 'recall', 'f1-score', 'support']
+    >>> result.plot_confusion()
+    <Axes: ...>
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,8 +23,10 @@ import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
 from helpers.checks import check_labels, check_texts
-from helpers.inspection import class_probabilities
+from helpers.predictor import PREDICT_BATCH_SIZE, class_probabilities
 from helpers.tokenizer import TextEncoder
+
+_COLUMNS = ["loss", "true", "predicted", "p_predicted", "p_true", "text", "full_text"]
 
 
 @dataclass
@@ -28,8 +35,12 @@ class ValidationResult:
 
     ``confusion[i, j]`` counts texts of true class ``i`` predicted as class ``j``.
     ``probabilities`` is ``(n_texts, n_classes)``; ``predictions`` and ``labels`` are class indexes.
+    Not in a notebook.
 
-    >>> wrong = np.flatnonzero(result.predictions != result.labels)  # doctest: +SKIP
+    >>> result = validate(model, encoder, test.texts[:40], test.labels[:40], test.class_names)
+    >>> wrong = np.flatnonzero(result.predictions != result.labels)
+    >>> int(result.confusion.sum() - np.trace(result.confusion)) == len(wrong)
+    True
     """
 
     accuracy: float
@@ -50,7 +61,8 @@ class ValidationResult:
         ``normalize=True`` shows each row as shares of that true class (its recall on the
         diagonal); the counts are written in every cell either way.
 
-        >>> result.plot_confusion(normalize=True)  # doctest: +SKIP
+        >>> validate(model, encoder, texts, labels, train.class_names).plot_confusion(normalize=True)
+        <Axes: ...>
         """
         import matplotlib.pyplot as plt
 
@@ -85,16 +97,17 @@ def validate(
     labels: Sequence[int] | np.ndarray,
     class_names: Sequence[str],
     *,
-    batch_size: int = 32,
+    batch_size: int = PREDICT_BATCH_SIZE,
 ) -> ValidationResult:
     """Predict ``texts`` and compare with the true ``labels``.
 
     ``labels`` are class indexes into ``class_names``, or the class names themselves; a
     name the model does not know is an error that names it.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
-    >>> result = validate(model, encoder, test.texts, test.labels, test.class_names)  # doctest: +SKIP
-    >>> result.confusion.sum() == len(test.texts)                                  # doctest: +SKIP
-    True
+    >>> result = validate(model, encoder, test.texts[:40], test.labels[:40], test.class_names)
+    >>> int(result.confusion.sum())
+    40
     """
     class_names = list(class_names)
     texts = check_texts(texts, where="validate")
@@ -117,3 +130,113 @@ def validate(
         predictions=predictions,
         labels=labels,
     )
+
+
+# ------------------------------------------------------------------------------ mistakes
+def top_losses(
+    model,
+    encoder,
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    class_names: Sequence[str],
+    n: int = 10,
+    *,
+    misclassified_only: bool = True,
+    text_width: int = 300,
+    probs: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The ``n`` texts with the highest cross-entropy loss, worst first.
+
+    The index is each text's position in ``texts``. Columns: ``loss``, ``true`` and
+    ``predicted`` class, ``p_predicted``, ``p_true`` (the probability the model gave the
+    right class), ``text`` (on one line, cut to ``text_width`` characters) and
+    ``full_text``. Pass ``probs`` (from ``class_probabilities``) to skip predicting;
+    ``model`` and ``encoder`` may then be ``None``.
+    Taught in notebooks/05_top_losses.ipynb.
+
+    >>> worst = top_losses(model, encoder, test.texts[:40], test.labels[:40], test.class_names, n=5)
+    >>> len(worst), list(worst.columns[:3])
+    (5, ['loss', 'true', 'predicted'])
+    >>> print(worst.full_text.iloc[0])            # read the worst one in full  # doctest: +SKIP
+    """
+    probs, labels = _checked(model, encoder, texts, labels, class_names, probs)
+    rows = np.arange(len(labels))
+    p_true = probs[rows, labels]
+    predicted = probs.argmax(axis=1)
+    loss = -np.log(np.clip(p_true, np.finfo(probs.dtype).tiny, None))
+    keep = predicted != labels if misclassified_only else np.ones(len(labels), bool)
+    worst = rows[keep][np.argsort(-loss[keep], kind="stable")][:n]
+    names = np.asarray(class_names, dtype=object)
+    return pd.DataFrame(
+        {
+            "loss": loss[worst],
+            "true": names[labels[worst]],
+            "predicted": names[predicted[worst]],
+            "p_predicted": probs[worst, predicted[worst]],
+            "p_true": p_true[worst],
+            "text": [_one_line(texts[i], text_width) for i in worst],
+            "full_text": [texts[i] for i in worst],
+        },
+        index=pd.Index(worst, name="index"),
+        columns=_COLUMNS,
+    )
+
+
+def most_confused(
+    model,
+    encoder,
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    class_names: Sequence[str],
+    *,
+    min_count: int = 1,
+    probs: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Pairs of (true, predicted) classes the model mixes up, most frequent first.
+
+    Only mistakes (the off-diagonal of the confusion matrix) seen at least ``min_count``
+    times. Pass ``probs`` to skip predicting.
+    Taught in notebooks/05_top_losses.ipynb.
+
+    >>> most_confused(model, encoder, test.texts, test.labels, test.class_names)  # doctest: +SKIP
+                        true              predicted  count
+    0            alt.atheism  soc.religion.christian     41
+    1  soc.religion.christian           alt.atheism     12
+    >>> probs = np.eye(4)[[0, 3, 3, 1]]              # predicted: 0, 3, 3, 1
+    >>> most_confused(None, None, ["a", "b", "c", "d"], [0, 0, 3, 1], train.class_names, probs=probs)
+              true               predicted  count
+    0  alt.atheism  soc.religion.christian      1
+    """
+    probs, labels = _checked(model, encoder, texts, labels, class_names, probs)
+    k = len(class_names)
+    counts = np.bincount(labels * k + probs.argmax(axis=1), minlength=k * k).reshape(k, k)
+    pairs = [
+        (class_names[t], class_names[p], int(counts[t, p]))
+        for t in range(k) for p in range(k)
+        if t != p and counts[t, p] >= max(min_count, 1)
+    ]
+    pairs.sort(key=lambda pair: -pair[2])  # stable: ties stay in class order
+    return pd.DataFrame(pairs, columns=["true", "predicted", "count"])
+
+
+def _checked(model, encoder, texts, labels, class_names, probs) -> tuple[np.ndarray, np.ndarray]:
+    """Validate the inputs (``helpers.checks``), predict if needed; return ``(probs, labels)``."""
+    texts = check_texts(texts, where="top_losses/most_confused")
+    labels = check_labels(labels, list(class_names), n_texts=len(texts), where="top_losses/most_confused")
+    if probs is None:
+        if model is None or encoder is None:
+            raise ValueError("Give a model and an encoder, or precomputed probs=... "
+                             "(from class_probabilities) to skip predicting.")
+        probs = class_probabilities(model, encoder, texts)
+    probs = np.asarray(probs)
+    if probs.shape != (len(texts), len(class_names)):
+        raise ValueError(f"probs has shape {probs.shape}, expected "
+                         f"{(len(texts), len(class_names))}: one row per text, one column per "
+                         "class (class_probabilities gives that).")
+    return probs, labels.astype(np.int64)
+
+
+def _one_line(text: str, width: int) -> str:
+    """Whitespace (newlines too) collapsed to single spaces, cut to ``width`` characters."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= width else text[: width - 1] + "…"

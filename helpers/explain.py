@@ -9,13 +9,14 @@ Both return an ``Explanation``: in Jupyter, the text with the words that support
 in green and those against it in red. Compare the two on the same text:
 
     >>> from helpers.explain import explain, explain_gradients
-    >>> explain(predictor, test.texts[0])
-    >>> explain_gradients(predictor, test.texts[0])
+    >>> explain(predictor, test.texts[0], num_samples=50)
+    Explanation(LIME: class ...)
+    >>> explain_gradients(predictor, test.texts[0], steps=4)
+    Explanation(integrated gradients: class ...)
 """
 
 from __future__ import annotations
 
-import html
 import re
 import time
 import weakref
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from helpers._html import explanation_html
 from helpers.checks import InputError
 from helpers.predictor import Predictor
 
@@ -37,7 +39,9 @@ METHODS = ("integrated_gradients", "gradient_x_input")
 
 @dataclass(repr=False)
 class Explanation:
-    """Word weights for one class of one prediction; Jupyter renders it as HTML."""
+    """Word weights for one class of one prediction; Jupyter renders it as HTML.
+    Not in a notebook.
+    """
 
     text: str
     class_names: list[str]
@@ -58,8 +62,8 @@ class Explanation:
     def top_words(self, k: int = 10) -> list[str]:
         """The ``k`` words with the largest absolute weight (a repeated word's weights summed).
 
-        >>> explain(predictor, "the doctor saw the patient").top_words(2)
-        ['doctor', 'patient']
+        >>> explain(predictor, "the doctor saw the patient", num_samples=50).top_words(2)
+        [..., ...]
         """
         total: Counter = Counter()
         for word, weight in self.weights:
@@ -72,7 +76,7 @@ class Explanation:
                 f"{self.predicted!r} p={self.probabilities.max():.2f}; {top})")
 
     def _repr_html_(self) -> str:
-        return _render_html(self)
+        return explanation_html(self)
 
 
 def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
@@ -83,10 +87,11 @@ def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
     Two shortcuts keep it fast without changing the answer: only the words the model
     reads (before ``maxlen`` tokens) are perturbed, and each distinct perturbed text is
     predicted once, in length-sorted batches.
+    Taught in notebooks/06_lime_explanations.ipynb.
 
-    >>> exp = explain(predictor, test.texts[0], num_samples=1000)
-    >>> exp.weights[:2]
-    [('doctor', 0.21), ('pain', 0.12)]
+    >>> exp = explain(predictor, test.texts[0], num_samples=100)
+    >>> len(exp.weights) <= 10      # (word, weight) pairs; the trained model's start ('doctor', 0.21)
+    True
     """
     from lime.lime_text import LimeTextExplainer
 
@@ -126,6 +131,7 @@ def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
 
 class UniqueTextClassifier:
     """LIME's ``classifier_fn``: predicts each distinct text once and copies the rest.
+    Not in a notebook.
 
     >>> classify = UniqueTextClassifier(predictor)
     >>> classify(["a b", "a b", "a"]).shape, classify.predicted
@@ -154,8 +160,11 @@ def explain_gradients(predictor: Predictor, text: str, class_name: str | None = 
     ``"integrated_gradients"`` walks from a baseline (the text's words replaced by [PAD],
     special tokens kept) to the text in ``steps`` steps; ``"gradient_x_input"`` takes one
     gradient. Weights are in probability units, like LIME's, summed over word pieces.
+    Taught in notebooks/06_lime_explanations.ipynb.
 
-    >>> exp = explain_gradients(predictor, test.texts[0])
+    >>> exp = explain_gradients(predictor, test.texts[0], steps=4)
+    >>> exp.method, len(exp.weights) > 0
+    ('integrated gradients', True)
     """
     from helpers.backend import tf
 
@@ -213,6 +222,7 @@ def _check_text(text: object) -> None:
 
 def visible_chars(encoder, text: str) -> int:
     """How many characters of ``text`` the model reads; the rest is past ``maxlen`` tokens.
+    Not in a notebook.
 
     >>> visible_chars(encoder, "word " * 1000) < 5000
     True
@@ -285,47 +295,3 @@ def _sum_pieces_per_word(words: list[re.Match], offsets, special, token_weights)
         if not is_special and hits.size:
             totals[hits[0]] += weight
     return totals
-
-
-def _render_html(exp: Explanation) -> str:
-    scale = max((abs(w) for *_, w in exp.spans), default=0.0) or 1.0
-    text, pos, parts = exp.text, 0, []
-    for start, end, weight in sorted(exp.spans):
-        parts.append(html.escape(text[pos:start]))
-        parts.append(f'<span style="background:{_color(weight / scale)}" title="{weight:+.3g}">'
-                     f"{html.escape(text[start:end])}</span>")
-        pos = end
-    parts.append(html.escape(text[pos : exp.visible_chars]))
-    if exp.visible_chars < len(text):
-        parts.append(f'<span style="color:#999">{html.escape(text[exp.visible_chars:])}</span>')
-    probs = probability_table(exp.class_names, exp.probabilities, mark=exp.class_name)
-    rows = "".join(f"<tr><td>{html.escape(word)}</td><td style='background:{_color(w / scale)}'>"
-                   f"{w:+.3g}</td></tr>" for word, w in exp.weights[:20])
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in exp.notes)
-    return (
-        f"<div><p><b>{html.escape(exp.method)}</b>: why <b>{html.escape(exp.class_name)}</b> "
-        f"(predicted: {html.escape(exp.predicted)}). Green supports it, red speaks against.</p>"
-        f"{probs}"
-        "<div style='white-space:pre-wrap;max-height:30em;overflow:auto;border:1px solid #ddd;"
-        f"padding:0.5em;line-height:1.6'>{''.join(parts)}</div>"
-        f"<ul>{notes}</ul><table><tr><th>word</th><th>weight</th></tr>{rows}</table></div>"
-    )
-
-
-def probability_table(class_names: list[str], probabilities, mark: str | None = None) -> str:
-    """HTML: one row per class with its probability and a bar; ``mark`` gets an arrow.
-
-    >>> probability_table(["a", "b"], [0.9, 0.1], mark="a").count("<tr>")
-    2
-    """
-    rows = "".join(
-        f"<tr><td>{html.escape(name)}{' ←' if name == mark else ''}</td><td>{p:.3f}</td>"
-        f"<td><div style='background:#4c72b0;height:0.8em;width:{p * 150:.0f}px'></div></td></tr>"
-        for name, p in zip(class_names, probabilities))
-    return f"<table>{rows}</table>"
-
-
-def _color(x: float) -> str:
-    """Green for support, red for opposition, more opaque for a larger share of the maximum."""
-    rgb = "0,160,0" if x > 0 else "220,0,0"
-    return f"rgba({rgb},{min(abs(x), 1.0) * 0.8:.3f})"

@@ -11,7 +11,7 @@ to ``1⁄2`` and keeps control characters, so it is not used).
     >>> from helpers.export import export_saved_model
     >>> export_saved_model(predictor, "artifacts/saved_model")         # doctest: +SKIP
     >>> import tensorflow as tf, tensorflow_text                        # a fresh process: no helpers
-    >>> classify = tf.saved_model.load("artifacts/saved_model").signatures["serving_default"]
+    >>> classify = tf.saved_model.load("artifacts/saved_model").signatures["serving_default"]  # doctest: +SKIP
     >>> classify(texts=tf.constant(["My doctor prescribed antibiotics."]))["label"]  # doctest: +SKIP
     <tf.Tensor: shape=(1,), dtype=string, numpy=array([b'sci.med'], dtype=object)>
 
@@ -43,6 +43,7 @@ def wordpiece_settings(tokenizer) -> dict:
     """What the in-graph tokenizer needs from a Hugging Face fast tokenizer: vocabulary, casing, ids.
 
     Only WordPiece (BERT-style) tokenizers can be rebuilt in the graph; others get a clear error.
+    Not in a notebook.
 
     >>> wordpiece_settings(encoder.tokenizer)["lower_case"]                 # doctest: +SKIP
     True
@@ -71,6 +72,7 @@ def float32_model(model: keras.Model) -> keras.Model:
 
     A model trained under a mixed-precision policy keeps float32 weights but computes in
     float16/bfloat16; the export rebuilds it under the float32 policy and copies the weights in.
+    Not in a notebook.
 
     >>> float32_model(model) is model   # a float32 model is returned as it is   # doctest: +SKIP
     True
@@ -95,6 +97,7 @@ def normalize_like_bert(texts: tf.Tensor, lower_case: bool) -> tf.Tensor:
     Tabs, newlines and other spaces become a space; control and format characters
     (Unicode category C, e.g. NUL, BEL, zero-width space) are removed; with ``lower_case``,
     accents are stripped (NFD, then marks removed) and letters lower-cased.
+    Not in a notebook.
 
     >>> normalize_like_bert(tf.constant(["Naïve\tCAFÉ\u200b"]), lower_case=True).numpy()
     array([b'naive cafe'], dtype=object)
@@ -110,7 +113,9 @@ def normalize_like_bert(texts: tf.Tensor, lower_case: bool) -> tf.Tensor:
 
 
 class TextClassifierModule(tf.Module):
-    """The exported object: ``tokenize`` and ``classify``, both taking a batch of strings."""
+    """The exported object: ``tokenize`` and ``classify``, both taking a batch of strings.
+    Not in a notebook.
+    """
 
     def __init__(self, model: keras.Model, settings: dict, class_names: list[str], maxlen: int,
                  tail: int = 0) -> None:
@@ -168,6 +173,7 @@ def export_saved_model(predictor: Predictor, directory: str | os.PathLike) -> Pa
 
     Written to a temporary sibling and renamed into place: an existing export is replaced
     only once the new one is complete. A folder holding anything else is refused.
+    Not in a notebook.
 
     >>> export_saved_model(predictor, "artifacts/saved_model")      # doctest: +SKIP
     PosixPath('artifacts/saved_model')

@@ -8,8 +8,8 @@ the cheapest. (ktrain can only freeze the whole encoder; here any number of bloc
 list of weights it trains; ``compile_classifier(model)`` makes it read the new flags.
 
     >>> from helpers.freeze import freeze, trainable_summary
-    >>> freeze(model, embeddings=True, blocks=4)   # embeddings and blocks 0-3 frozen
-    >>> compile_classifier(model)                 # needed in Keras 2
+    >>> freeze(model, embeddings=True, blocks=4)   # embeddings and blocks 0-3 frozen  # doctest: +SKIP
+    >>> compile_classifier(model)                 # needed in Keras 2  # doctest: +SKIP
     >>> trainable_summary(model)                  # doctest: +SKIP
 
 Supported families: BERT (and MiniLM), RoBERTa, ELECTRA, MPNet, DeBERTa-v2/v3, DistilBERT,
@@ -76,6 +76,7 @@ def _parts(model: keras.Model) -> tuple[list[keras.layers.Layer], list[list[kera
 
 def unfreeze(model: keras.Model) -> keras.Model:
     """Make every weight trainable again. Compile again afterwards (Keras 2).
+    Not in a notebook.
 
     >>> unfreeze(model); compile_classifier(model)   # doctest: +SKIP
     """
@@ -88,9 +89,10 @@ def freeze(model: keras.Model, *, embeddings: bool = True, blocks: int = 0) -> k
 
     Sets exactly this state, whatever was frozen before. Compile again afterwards (Keras 2).
     For ALBERT, ``blocks`` counts weight groups (1 in albert-base-v2, shared by all layers).
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> freeze(model, embeddings=True, blocks=2)     # doctest: +SKIP
-    >>> compile_classifier(model, learning_rate=5e-5)
+    >>> compile_classifier(model, learning_rate=5e-5)  # doctest: +SKIP
     """
     embedding_layers, block_layers = _parts(model)
     if not 0 <= blocks <= len(block_layers):
@@ -109,6 +111,7 @@ def freeze(model: keras.Model, *, embeddings: bool = True, blocks: int = 0) -> k
 
 def freeze_encoder(model: keras.Model) -> keras.Model:
     """Train only the classification head: the whole pretrained encoder is frozen.
+    Not in a notebook.
 
     >>> freeze_encoder(model); compile_classifier(model, learning_rate=1e-3)  # doctest: +SKIP
     """
@@ -121,6 +124,7 @@ def trainable_summary(model: keras.Model) -> pd.DataFrame:
     """Parameters per part (embeddings, each block, other encoder weights, head), trainable or not.
 
     The last row holds the totals from ``helpers.model.count_parameters``.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> trainable_summary(model)[["part", "parameters", "trainable"]]  # doctest: +SKIP
               part  parameters trainable

@@ -29,118 +29,32 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import os
 import platform
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import helpers
-from helpers.files import update_json
-from helpers.paths import project_dir
+from helpers._files import update_json
+from helpers.paths import predictor_folder, project_dir, records_path, shown
+from helpers.run import RunSettings, phase  # noqa: F401  (RunSettings: for bench scripts too)
 
-# Relative to helpers.paths.project_dir(): where a test run saves its predictor.
-PREDICTOR_DIR = Path("artifacts") / "predictor"
+
+class _DefaultPredictorDir(os.PathLike):
+    """``artifacts/predictor`` under ``helpers.paths.artifacts_root()``, looked up when used,
+    so ``$NOTEBOOK_ARTIFACTS`` moves it as it moves the notebooks' (``artifacts.predictor_dir``)."""
+
+    def __fspath__(self) -> str:
+        return str(predictor_folder())
+
+    def __repr__(self) -> str:
+        return "artifacts/predictor"
+
+
+# Where a test run saves its predictor (an os.PathLike: ``Path(PREDICTOR_DIR)`` is absolute).
+PREDICTOR_DIR = _DefaultPredictorDir()
 # The project's committed reference records, written only by `make bench` or --record-to.
 REFERENCE_RECORDS = Path("bench") / "results.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class RunSettings:
-    """Everything that decides a run's result. Defaults: the settings chosen on validation."""
-
-    model: str = "minilm-l6"
-    maxlen: int = 256
-    batch_size: int = 16
-    # On the date-ordered validation split (bench/date_validation.py; bench/variants.py tables
-    # every run): 4 epochs 97.12% and 97.35% (seeds 42, 7), 5 epochs 97.57%, the best of the
-    # variants tried (README, "Variants"); five still fit the 20-minute budget here.
-    epochs: int = 5
-    # None: the LR finder's suggestion, taken afresh on every run (README, "The LR finder").
-    # A number overrides the finder; so does lr_suggestion, naming another of its suggestions.
-    lr_max: float | None = None
-    lr_suggestion: str | None = None
-    # The finder sweeps on texts cut at 128 tokens: half the cost, the same suggestions
-    # as at 256 on the date-ordered split (README).
-    lr_find_maxlen: int = 128
-    lr_find_steps: int | None = None  # None: the finder's own default (helpers.schedule.SWEEP)
-    padding: Literal["dynamic", "static"] = "dynamic"
-    # Length bucketing of the training batches saves padding, but it cost accuracy on the
-    # date-ordered validation split (95.58% against 96.46%, same settings; see README) and
-    # was not faster under model.fit, where batches of many lengths cost more. Off by default.
-    bucket: bool = False
-    remove: tuple[str, ...] = ()
-    # Head+tail truncation: a longer text keeps its first maxlen - tail tokens and its last
-    # tail ones, in training and prediction alike (0: the head only).
-    tail: int = 0
-    # The head reads the [CLS] vector ("cls") or the mean of the token vectors ("mean",
-    # how the embedded model was trained as a sentence encoder; helpers.pooling).
-    pooling: str = "cls"
-    # Layer-wise learning-rate decay (helpers.layer_decay): each encoder layer learns at this
-    # share of the rate of the layer above it; 1.0: one rate for all.
-    layer_decay: float = 1.0
-    seed: int = 42
-    val_size: float = 0.2  # used when evaluating on a validation split
-    # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
-    precision: str = "auto"
-
-
-@contextmanager
-def phase(seconds: dict[str, float], name: str) -> Iterator[None]:
-    """Time the ``with`` block into ``seconds[name]`` (rounded to 0.1 s) and print it.
-
-    >>> seconds = {}
-    >>> with phase(seconds, "train"):
-    ...     history = fit_onecycle(model, batches, lr_max=1e-4, epochs=1)  # doctest: +SKIP
-    [train] 250 s
-    """
-    start = time.perf_counter()
-    yield
-    seconds[name] = round(time.perf_counter() - start, 1)
-    print(f"[{name}] {seconds[name]:.0f} s", flush=True)
-
-
-def training_batches(encoder, data, settings: RunSettings):
-    """Shuffled training batches of ``data`` as ``settings`` say (size, padding, bucketing, seed).
-
-    >>> batches = training_batches(encoder, train, RunSettings())  # doctest: +SKIP
-    """
-    return encoder.dataset(data.texts, data.labels, batch_size=settings.batch_size,
-                           padding=settings.padding, shuffle=True, seed=settings.seed,
-                           bucket=settings.bucket)
-
-
-def find_lr(model, encoder, data, settings: RunSettings, *, progress: bool = True):
-    """The LR finder as the recipe runs it: on its own shuffled stream of ``data``, cut at
-    ``settings.lr_find_maxlen`` tokens, so training sees the same batches whether or not
-    it ran. Weights and optimizer state are put back afterwards (``helpers.schedule.lr_find``).
-
-    >>> finder = find_lr(model, encoder, train, RunSettings())   # doctest: +SKIP
-    >>> finder.suggestion                                       # doctest: +SKIP
-    0.00024
-    """
-    from helpers.schedule import lr_find
-    from helpers.tokenizer import TextEncoder
-
-    sweep_encoder = TextEncoder(encoder.tokenizer, maxlen=min(settings.lr_find_maxlen, encoder.maxlen))
-    steps = {"num_steps": settings.lr_find_steps} if settings.lr_find_steps else {}
-    return lr_find(model, training_batches(sweep_encoder, data, settings), progress=progress, **steps)
-
-
-def lr_choice(finder, settings: RunSettings) -> tuple[float, str]:
-    """The learning rate a run trains with, and where it came from.
-
-    >>> lr_choice(finder, RunSettings())                 # doctest: +SKIP
-    (0.00024, 'LR finder: steepest')
-    >>> lr_choice(finder, RunSettings(lr_max=1e-4))      # doctest: +SKIP
-    (0.0001, 'set by hand')
-    """
-    if settings.lr_max is not None:
-        return settings.lr_max, "set by hand"
-    name = settings.lr_suggestion or finder.suggestion_name
-    if name not in finder.suggestions:
-        raise ValueError(f"lr_suggestion must be one of {sorted(finder.suggestions)}, not {name!r}.")
-    return finder.suggestions[name], f"LR finder: {name}"
 
 
 def full_run(
@@ -160,21 +74,22 @@ def full_run(
     The predictor is saved to ``predictor_dir`` (relative to ``helpers.paths.project_dir()``)
     only for a test run without ``limit``; ``probabilities_to`` saves the evaluated texts'
     class probabilities (``.npy``), e.g. to try averaging them with another model's.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> full_run(RunSettings(epochs=1, lr_max=5e-5), evaluate_on="val", limit=64)  # doctest: +SKIP
     """
     if evaluate_on not in ("val", "test"):
         raise ValueError(f"evaluate_on must be 'val' or 'test', not {evaluate_on!r}.")
     from helpers.backend import keras
-    from helpers.data import load_newsgroups, train_val_split
+    from helpers.data import load_newsgroups, subset, train_val_split
     from helpers.evaluate import validate
     from helpers.layer_decay import layerwise_adam
+    from helpers.lr_finder import find_lr, lr_choice
     from helpers.model import compile_classifier, load_classifier
-    from helpers.modes import subset
     from helpers.precision import choose_precision
     from helpers.predictor import get_predictor
     from helpers.tokenizer import TextEncoder
-    from helpers.train import fit_onecycle
+    from helpers.train import fit_onecycle, training_batches
 
     s = settings
     seconds: dict[str, float] = {}
@@ -213,7 +128,8 @@ def full_run(
         np.save(probabilities_to, result.probabilities)
     if predictor_dir and evaluate_on == "test" and not limit:
         with phase(seconds, "save"):
-            get_predictor(model, encoder, train.class_names).save(project_dir() / predictor_dir)
+            get_predictor(model, encoder, train.class_names).save(
+                project_dir() / predictor_dir, trained_with=trained_with(s, len(train)))
 
     record = build_record(s, evaluate_on=evaluate_on, accuracy=result.accuracy, n_train=len(train),
                           n_eval=len(held_out), seconds=seconds, lr_max=lr_max,
@@ -223,10 +139,22 @@ def full_run(
     return record
 
 
+def trained_with(settings: RunSettings, n_train: int) -> dict:
+    """What a saved predictor records about its training (``Predictor.save(..., trained_with=...)``),
+    so ``helpers.artifacts.ensure_predictor`` can tell a predictor made with other settings.
+    Taught in notebooks/04_one_cycle_training.ipynb.
+
+    >>> trained_with(RunSettings(), 2257)["settings"]["maxlen"]
+    256
+    """
+    return {"settings": json.loads(json.dumps(dataclasses.asdict(settings))), "n_train": int(n_train)}
+
+
 def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_train: int, n_eval: int,
                  seconds: dict[str, float], lr_max: float, lr_suggestions: dict[str, float], lr_source: str = "",
                  train_losses: list[float], precision=None) -> dict:
     """A run's record as ``bench/results.json`` keeps it; ``seconds["total"]`` is the phases' sum.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> build_record(RunSettings(), evaluate_on="test", accuracy=0.95, n_train=2257, n_eval=1502,
     ...              seconds={"train": 700.0}, lr_max=1e-4, lr_suggestions={},
@@ -269,12 +197,11 @@ def save_record(record: dict, key: str, path: str | Path | None = None) -> Path:
 
     By default the user's ``artifacts/records.json``: running the recipe never changes a
     tracked file. A relative ``path`` is taken from ``helpers.paths.project_dir()``.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> save_record({"accuracy": 0.95}, "full_run")          # doctest: +SKIP
     PosixPath('.../artifacts/records.json')
     """
-    from helpers.artifacts import records_path
-
     target = records_path() if path is None else project_dir() / path
     update_json(target, key, record)
     return target
@@ -294,7 +221,9 @@ def _yes_no(value: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m helpers.full_run --help``."""
+    """Command line: ``python -m helpers.full_run --help``.
+    Not in a notebook.
+    """
     defaults = RunSettings()
     parser = argparse.ArgumentParser(prog="python -m helpers.full_run", description=__doc__.split("\n")[0])
     parser.add_argument("--evaluate-on", choices=["val", "test"], default="test")
@@ -305,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record-to", default=None, metavar="FILE",
                         help="JSON file to store the record in (default: artifacts/records.json; "
                              f"{REFERENCE_RECORDS} to update the project's reference record)")
-    parser.add_argument("--predictor-dir", default=str(PREDICTOR_DIR),
+    parser.add_argument("--predictor-dir", default=PREDICTOR_DIR,
                         help="where a test run saves its predictor (default: artifacts/predictor)")
     for field in dataclasses.fields(RunSettings):
         value = getattr(defaults, field.name)
@@ -322,8 +251,6 @@ def main(argv: list[str] | None = None) -> None:
                       predictor_dir=args.predictor_dir)
     key = args.record or ("full_run" if args.evaluate_on == "test" and not args.limit else None)
     if key:
-        from helpers.artifacts import shown
-
         print(f"record saved to {shown(save_record(record, key, args.record_to))} under {key!r}")
 
 

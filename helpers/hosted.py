@@ -35,8 +35,9 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 def repository(root: Path | None = None) -> str:
     """The repository's web address: ``[project.urls] Repository`` in ``pyproject.toml``.
+    Not in a notebook.
 
-    >>> repository().startswith("https://github.com/")
+    >>> repository().startswith("https://github.com/")  # doctest: +SKIP
     True
     """
     text = ((root or project_dir()) / "pyproject.toml").read_text(encoding="utf-8")
@@ -47,13 +48,16 @@ def repository(root: Path | None = None) -> str:
 
 
 def colab_url(notebook: str, repo: str, branch: str = "main") -> str:
-    """The address that opens ``notebooks/<notebook>`` of a GitHub repository in Colab."""
+    """The address that opens ``notebooks/<notebook>`` of a GitHub repository in Colab.
+    Not in a notebook.
+    """
     return f"https://colab.research.google.com/github/{repo.removeprefix('https://github.com/')}" \
            f"/blob/{branch}/notebooks/{notebook}"
 
 
 def badge(notebook: str, repo: str) -> str:
     """The "Open in Colab" badge, as Markdown.
+    Not in a notebook.
 
     >>> badge("01_data.ipynb", "https://github.com/a/b")[:28]
     '[![Open In Colab](https://co'
@@ -63,8 +67,9 @@ def badge(notebook: str, repo: str) -> str:
 
 def pins(root: Path | None = None) -> list[str]:
     """``name==version`` for the packages a hosted notebook must get exactly, from ``requirements.lock``.
+    Not in a notebook.
 
-    >>> [p.split("==")[0] for p in pins()][:2]
+    >>> [p.split("==")[0] for p in pins()][:2]  # doctest: +SKIP
     ['tensorflow', 'tf-keras']
     """
     locked = {}
@@ -76,7 +81,9 @@ def pins(root: Path | None = None) -> list[str]:
 
 
 def setup_cell(repo: str, pinned: list[str]) -> str:
-    """The source of the setup cell (the first code cell of every notebook)."""
+    """The source of the setup cell (the first code cell of every notebook).
+    Not in a notebook.
+    """
     stack = ", ".join(f'"{p}"' for p in pinned)
     return f'''\
 # Setup for hosted notebooks (Colab and the like). In this project's own environment
@@ -96,7 +103,9 @@ if importlib.util.find_spec("helpers") is None:
 
 
 def update_notebook(path: Path, repo: str, pinned: list[str]) -> bool:
-    """Badge under the title, setup cell right after it, kernel ``python3``; True if the file changed."""
+    """Badge under the title, setup cell right after it, kernel ``python3``; True if the file changed.
+    Not in a notebook.
+    """
     import nbformat
 
     text = path.read_text(encoding="utf-8")
@@ -122,7 +131,9 @@ def update_notebook(path: Path, repo: str, pinned: list[str]) -> bool:
 
 
 def main() -> int:
-    """``python -m helpers.hosted``: regenerate every notebook's setup cell and badge."""
+    """``python -m helpers.hosted``: regenerate every notebook's setup cell and badge.
+    Not in a notebook.
+    """
     root = project_dir()
     repo, pinned = repository(root), pins(root)
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):

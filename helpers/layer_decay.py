@@ -32,6 +32,7 @@ def _group(name: str) -> str:
 
 def layer_factors(model: keras.Model, decay: float) -> dict[str, float]:
     """The learning-rate factor of each group of weights: head 1, top layer ``decay``, ...
+    Not in a notebook.
 
     >>> layer_factors(model, 0.5)                                  # doctest: +SKIP
     {'embeddings': 0.0078125, 'layer 0': 0.015625, ..., 'layer 5': 0.5, 'head': 1.0}
@@ -51,6 +52,7 @@ class LayerwiseAdam(keras.optimizers.Adam):
 
     Adam's step is proportional to the learning rate, so scaling the step is the same as
     giving the weight its own rate; Adam's own update code runs unchanged.
+    Not in a notebook.
     """
 
     def __init__(self, factors: dict[str, float], **kwargs) -> None:
@@ -71,6 +73,7 @@ class LayerwiseAdam(keras.optimizers.Adam):
 
 def layerwise_adam(model: keras.Model, decay: float, learning_rate: float = 5e-5) -> LayerwiseAdam:
     """An Adam for ``model`` with layer-wise learning-rate decay ``decay`` (1: plain Adam).
+    Not in a notebook.
 
     >>> layerwise_adam(model, 0.8).factors["head"]                 # doctest: +SKIP
     1.0

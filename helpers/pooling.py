@@ -32,6 +32,7 @@ POOLINGS = ("cls", "mean")
 
 def masked_mean(hidden: tf.Tensor, attention_mask: tf.Tensor | None) -> tf.Tensor:
     """The mean of each text's token vectors over its real tokens (``attention_mask == 1``), in float32.
+    Not in a notebook.
 
     >>> masked_mean(tf.constant([[[1.0], [3.0], [100.0]]]), tf.constant([[1, 1, 0]])).numpy()
     array([[2.]], dtype=float32)
@@ -48,6 +49,7 @@ class TFBertMeanPooledClassifier(TFBertPreTrainedModel, TFSequenceClassification
 
     Weight names match ``TFBertForSequenceClassification``'s, so the pretrained encoder
     loads into it unchanged; only the pooler's weights go unused.
+    Not in a notebook.
     """
 
     def __init__(self, config, *inputs, **kwargs):
@@ -85,6 +87,7 @@ class TFBertMeanPooledClassifier(TFBertPreTrainedModel, TFSequenceClassification
 
 def classifier_class(config):
     """The model class for ``config``: transformers' own head, or the mean-pooled one.
+    Not in a notebook.
 
     >>> from transformers import BertConfig
     >>> classifier_class(BertConfig(pooling="mean")).__name__

@@ -42,7 +42,9 @@ PROBE_MIN_SPEEDUP = 1.2  # bfloat16 must beat float32 by this much in the probe 
 
 @dataclass(frozen=True)
 class Precision:
-    """A Keras dtype policy name and the reason it was chosen."""
+    """A Keras dtype policy name and the reason it was chosen.
+    Not in a notebook.
+    """
 
     policy: str
     reason: str
@@ -53,6 +55,7 @@ class Precision:
 
 def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
     """The CPU's feature flags (Linux); an empty set where they cannot be read.
+    Not in a notebook.
 
     >>> "sse2" in cpu_flags() or not Path("/proc/cpuinfo").exists()
     True
@@ -72,6 +75,7 @@ def bf16_matmul_speedup(n: int = 1024, repeats: int = 5) -> float:
     """How many times faster a bfloat16 ``n x n`` matrix product runs than a float32 one.
 
     The median of ``repeats`` timings each, after one warm-up; about half a second.
+    Not in a notebook.
 
     >>> bf16_matmul_speedup(n=64, repeats=1) > 0
     True
@@ -108,6 +112,7 @@ def choose_precision(
 ) -> Precision:
     """Decide the Keras dtype policy: ``setting`` (or ``$HELPERS_PRECISION``) if it names one,
     else from the hardware. ``flags``, ``gpu`` and ``probe`` are there for tests.
+    Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> choose_precision("auto", flags={"amx_bf16", "avx512_bf16"}, gpu=None).policy
     'mixed_bfloat16'
@@ -146,6 +151,7 @@ def precision_scope(precision: Precision | str) -> Iterator[Precision]:
 
     Layers keep the policy they were built with, so a model built in the block trains and
     predicts in that precision, and models built later are not affected.
+    Not in a notebook.
 
     >>> with precision_scope("float32") as chosen:
     ...     layer = keras.layers.Dense(2)
@@ -163,6 +169,7 @@ def precision_scope(precision: Precision | str) -> Iterator[Precision]:
 
 def model_precision(model: keras.Model) -> str:
     """The dtype policy a model computes in, e.g. ``'mixed_bfloat16'``.
+    Not in a notebook.
 
     >>> model_precision(keras.Sequential([keras.layers.Dense(1, input_shape=(2,))]))
     'float32'

@@ -2,10 +2,11 @@
 
     >>> from helpers.predictor import get_predictor, load_predictor
     >>> predictor = get_predictor(model, encoder, train.class_names)
-    >>> predictor.predict("My GPU renders polygons too slowly")
-    'comp.graphics'
-    >>> predictor.save("artifacts/newsgroups")           # later, in another process:
-    >>> load_predictor("artifacts/newsgroups").predict_proba(["The doctor said..."]).shape
+    >>> predictor.predict("My GPU renders polygons too slowly") in train.class_names
+    True
+    >>> predictor.save("artifacts/predictor")           # later, in another process:
+    PosixPath('artifacts/predictor')
+    >>> load_predictor("artifacts/predictor").predict_proba(["The doctor said..."]).shape
     (1, 4)
 
 A saved predictor is a folder with no pickles in it (pickles run code when loaded):
@@ -16,43 +17,137 @@ TensorFlow is imported only once a model is needed, so a bad folder fails in a b
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 import warnings
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+from scipy.special import softmax
 
-from helpers.files import sha256
+from helpers._files import replace_folder
+from helpers.checks import check_batch_size
+from helpers._predictor_folder import (  # noqa: F401  (PredictorLoadError, is_pickle: for users too)
+    MANIFEST,
+    PredictorLoadError,
+    check_no_pickles,
+    check_replaceable,
+    is_pickle,
+    library_versions,
+    read_manifest,
+    recover_interrupted_save,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     from helpers.tokenizer import TextEncoder
 
-FORMAT = "helpers.predictor"
-FORMAT_VERSION = 1
-MANIFEST = "predictor.json"
 PROGRESS_FROM = 500  # predict_proba shows a progress bar from this many texts on
-_PICKLE_SUFFIXES = (".pkl", ".pickle", ".pkz")
-_PICKLE_HEADERS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # PROTO opcode + version
+PREDICT_BATCH_SIZE = 32  # texts per forward pass when predicting (no gradients: larger than training's)
 
 
-class PredictorLoadError(ValueError):
-    """A folder could not be loaded as a predictor; the message says why and what to do."""
+def predict_logits(
+    model,
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    *,
+    batch_size: int = PREDICT_BATCH_SIZE,
+    progress: bool = False,
+) -> np.ndarray:
+    """Logits for ``texts``, in their order, shape ``(len(texts), num_labels)``.
+
+    Texts are sorted by length so each batch pads little, then put back in order:
+    the fastest way to run many texts through a model on a CPU.
+    Not in a notebook.
+
+    >>> logits = predict_logits(model, encoder, test.texts[:40])
+    >>> logits.shape
+    (40, 4)
+    >>> accuracy = (logits.argmax(1) == test.labels[:40]).mean()
+    """
+    from helpers._memory import out_of_memory_hint
+
+    batch_size = check_batch_size(batch_size)
+    forward = compiled_forward(model)
+    ids = encoder.encode(texts)
+    order = np.argsort([len(row) for row in ids], kind="stable")
+    batches = range(0, len(ids), batch_size)
+    if progress:
+        from helpers._progress import progress as progress_bar
+
+        batches = progress_bar(batches, desc="predicting", unit="batch")
+    out = []
+    for start in batches:
+        rows = [ids[i] for i in order[start : start + batch_size]]
+        width = max(len(row) for row in rows)
+        input_ids = np.full((len(rows), width), encoder.pad_token_id, dtype=np.int32)
+        mask = np.zeros((len(rows), width), dtype=np.int32)
+        for r, row in enumerate(rows):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        with out_of_memory_hint("predicting", batch_size=batch_size, maxlen=encoder.maxlen):
+            out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
+    logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
+    logits[order] = np.concatenate(out)
+    return logits
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_forward(model):
+    """``model``'s inference pass as one TensorFlow graph for any batch shape.
+
+    Traced once per model, then about twice as fast as calling the model eagerly on a
+    CPU. Cached per model without keeping the model alive; it reads the model's current
+    weights, so it stays right while the model trains.
+    Not in a notebook.
+
+    >>> logits = compiled_forward(model)({"input_ids": ids, "attention_mask": mask})  # doctest: +SKIP
+    """
+    forward = _COMPILED.get(model)
+    if forward is None:
+        from helpers.backend import tf
+
+        ref = weakref.ref(model)
+        spec = {"input_ids": tf.TensorSpec([None, None], tf.int32),
+                "attention_mask": tf.TensorSpec([None, None], tf.int32)}
+
+        @tf.function(input_signature=[spec])
+        def forward(inputs):
+            output = ref()(inputs, training=False)
+            return getattr(output, "logits", output)
+
+        _COMPILED[model] = forward
+    return forward
+
+
+def class_probabilities(model, encoder, texts: Sequence[str], *, batch_size: int = PREDICT_BATCH_SIZE,
+                        progress: bool = False) -> np.ndarray:
+    """Softmax probabilities, shape ``(len(texts), classes)``, in the order of ``texts``.
+    Not in a notebook.
+
+    >>> class_probabilities(model, encoder, ["ray tracing", "a fever"]).shape
+    (2, 4)
+    """
+    logits = predict_logits(model, encoder, texts, batch_size=batch_size, progress=progress)
+    return softmax(logits.astype(np.float64), axis=1)
 
 
 class Predictor:
     """A model, its tokenizer and class names: text in, class names or probabilities out.
+    Not in a notebook.
 
-    >>> predictor = Predictor(model, encoder, ["neg", "pos"])
-    >>> predictor.predict(["great film", "dull"])
-    ['pos', 'neg']
+    >>> predictor = Predictor(model, encoder, ["atheism", "graphics", "med", "christian"])
+    >>> predictor.predict(["great film", "dull"])           # a tiny untrained model: any classes
+    [...]
     """
 
     def __init__(self, model, encoder: TextEncoder, class_names: Sequence[str], *,
-                 source: str | None = None, batch_size: int = 32) -> None:
+                 source: str | None = None, batch_size: int = PREDICT_BATCH_SIZE) -> None:
         names = list(class_names)
         num_labels = model.config.num_labels
         if len(names) != num_labels or len(set(names)) != len(names):
@@ -77,11 +172,10 @@ class Predictor:
                       progress: bool | None = None) -> np.ndarray:
         """Class probabilities: shape ``(classes,)`` for one text, ``(n, classes)`` for a list.
 
-        >>> predictor.predict_proba("the patient's fever").round(2)
-        array([0.01, 0.02, 0.95, 0.02], dtype=float32)
+        >>> predictor.predict_proba("the patient's fever").shape, predictor.predict_proba(["a", "b"]).shape
+        ((4,), (2, 4))
         """
         from helpers.checks import check_texts
-        from helpers.inspection import class_probabilities
 
         if isinstance(texts, str):
             return self.predict_proba([texts], progress=False)[0]
@@ -98,43 +192,43 @@ class Predictor:
                 progress: bool | None = None) -> str | list[str]:
         """The most probable class name: one name for one text, a list for a list.
 
-        >>> predictor.predict(["the patient's fever", "ray tracing"])
-        ['sci.med', 'comp.graphics']
+        >>> predictor.predict("the patient's fever") in predictor.class_names
+        True
         """
         probs = self.predict_proba(texts, progress=progress)
         if probs.ndim == 1:
             return self.class_names[int(probs.argmax())]
         return [self.class_names[i] for i in probs.argmax(axis=1)]
 
-    def save(self, directory: str | os.PathLike) -> Path:
+    def save(self, directory: str | os.PathLike, *, trained_with: dict | None = None) -> Path:
         """Write model, tokenizer and ``predictor.json`` to ``directory``, all or nothing.
 
         All goes to a temporary sibling folder, renamed into place when complete; a
         predictor already there is deleted only after that, so a failed save keeps it.
+        ``trained_with`` (JSON-able, e.g. ``helpers.full_run.trained_with(settings, n)``) is
+        kept in ``predictor.json``, so a later notebook can tell whether it is still current.
 
-        >>> predictor.save("artifacts/newsgroups")
-        PosixPath('artifacts/newsgroups')
+        >>> predictor.save("artifacts/predictor")
+        PosixPath('artifacts/predictor')
         """
         target = Path(directory)
-        _recover_interrupted_save(target)
-        _check_replaceable(target)
+        recover_interrupted_save(target)
+        check_replaceable(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".{target.name}.saving-{uuid.uuid4().hex[:8]}"
         try:
             tmp.mkdir()
             self.model.save_pretrained(str(tmp / "model"))
             self.encoder.save(tmp / "tokenizer")
-            _write_manifest(tmp, {
+            write_manifest(tmp, {
                 "class_names": self.class_names, "maxlen": self.maxlen, "tail": self.encoder.tail,
                 "batch_size": self.batch_size,
                 "model": {"family": type(self.model).__name__,
                           "model_type": self.model.config.model_type, "source": self.source},
-                "versions": _library_versions()})
-            pickles = [p.name for p in tmp.rglob("*") if p.is_file() and is_pickle(p)]
-            if pickles:
-                raise RuntimeError(f"Refusing to save pickles ({pickles}): loading one can run "
-                                   "arbitrary code. Please report this as a bug.")
-            _swap_into_place(tmp, target)
+                "versions": library_versions(),
+                **({"trained_with": trained_with} if trained_with is not None else {})})
+            check_no_pickles(tmp)
+            replace_folder(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # gone already if the rename succeeded
         return target
@@ -143,7 +237,7 @@ class Predictor:
     def export_saved_model(self, directory: str | os.PathLike) -> Path:
         """Write a TensorFlow SavedModel that classifies raw strings, tokenizer inside (``helpers.export``).
 
-        >>> predictor.export_saved_model("artifacts/saved_model")
+        >>> predictor.export_saved_model("artifacts/saved_model")       # doctest: +SKIP
         PosixPath('artifacts/saved_model')
         """
         from helpers.export import export_saved_model
@@ -153,8 +247,10 @@ class Predictor:
 
 def get_predictor(model, encoder: TextEncoder, class_names: Sequence[str], **kwargs) -> Predictor:
     """Wrap a trained model and its encoder as a ``Predictor``.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
-    >>> predictor = get_predictor(model, encoder, train.class_names)
+    >>> get_predictor(model, encoder, train.class_names)
+    Predictor(bert, 4 classes, maxlen=64, source=...)
     """
     return Predictor(model, encoder, class_names, **kwargs)
 
@@ -163,16 +259,17 @@ def load_predictor(directory: str | os.PathLike) -> Predictor:
     """Load a predictor written by ``Predictor.save``, after checking every file's checksum.
 
     Works offline and in a fresh process: nothing is downloaded.
+    Taught in notebooks/07_predict_and_deploy.ipynb.
 
-    >>> predictor = load_predictor("artifacts/newsgroups")
+    >>> predictor = load_predictor(predictor.save("artifacts/predictor"))
     """
     directory = Path(directory)
-    _recover_interrupted_save(directory)
+    recover_interrupted_save(directory)
     manifest = read_manifest(directory)  # before TensorFlow starts: a bad folder fails fast
     from helpers.model import load_classifier
     from helpers.tokenizer import TextEncoder
 
-    saved, running = manifest["versions"], _library_versions()
+    saved, running = manifest["versions"], library_versions()
     changed = [f"{k} {saved[k]} -> {running[k]}" for k in running if saved.get(k) != running[k]]
     if changed:
         warnings.warn(f"{directory} was saved with other library versions ({', '.join(changed)}); "
@@ -180,130 +277,4 @@ def load_predictor(directory: str | os.PathLike) -> Predictor:
     model = load_classifier(str(directory / "model"), manifest["class_names"], compile=False)
     encoder = TextEncoder.from_model(directory / "tokenizer", manifest["maxlen"], manifest.get("tail", 0))
     return Predictor(model, encoder, manifest["class_names"], source=manifest["model"]["source"],
-                     batch_size=manifest.get("batch_size", 32))
-
-
-def read_manifest(directory: str | os.PathLike) -> dict:
-    """``predictor.json`` of a saved predictor, checked: format, version, every file's sha256.
-
-    Raises ``PredictorLoadError`` with what is wrong and how to fix it. Needs no TensorFlow.
-
-    >>> read_manifest("artifacts/newsgroups")["class_names"]
-    ['alt.atheism', 'comp.graphics', 'sci.med', 'soc.religion.christian']
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        aside = sorted(directory.parent.glob(f".{directory.name}.old-*"))
-        hint = f" A previous version is at {aside[0]} (an interrupted save?)." if aside else ""
-        raise PredictorLoadError(f"No predictor folder at {directory}: check the path.{hint}")
-    path = directory / MANIFEST
-    if not path.is_file():
-        hint = (" It looks like a Hugging Face model folder: load it with "
-                "helpers.model.load_classifier and wrap it with get_predictor."
-                if (directory / "config.json").is_file() else "")
-        raise PredictorLoadError(f"{directory} is not a saved predictor: it has no {MANIFEST}. "
-                                 f"Save one with predictor.save(dir).{hint}")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PredictorLoadError(f"{path} is not valid JSON ({err}); re-save the predictor.") \
-            from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise PredictorLoadError(f"{path} was not written by helpers.predictor (no \"format\": "
-                                 f"\"{FORMAT}\"), so {directory} is not a saved predictor.")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise PredictorLoadError(
-            f"{directory} is in predictor format version {manifest.get('format_version')!r}, but "
-            f"this helpers reads version {FORMAT_VERSION}: use the helpers version that saved it.")
-    required = ("class_names", "maxlen", "model", "versions", "files")
-    missing = [key for key in required if not manifest.get(key)]
-    if missing:
-        raise PredictorLoadError(f"{path} lacks {missing}; re-save the predictor.")
-    _verify_files(directory, manifest["files"])
-    return manifest
-
-
-def _verify_files(directory: Path, files: dict) -> None:
-    for name, expected in files.items():
-        path = directory / name
-        if ".." in Path(name).parts or not path.is_file():
-            raise PredictorLoadError(f"{directory} is incomplete: {name} is missing. Re-save the "
-                                     "predictor (or copy the whole folder again).")
-        if is_pickle(path) or path.suffix == ".py":
-            raise PredictorLoadError(f"Refusing to load {directory}: {name} is a pickle or Python "
-                                     "code, which could run anything. A saved predictor holds "
-                                     "only weights, JSON and text; re-save it with predictor.save.")
-        actual = sha256(path)
-        if actual != expected:
-            raise PredictorLoadError(
-                f"{path} is corrupted or was changed after saving (sha256 {actual[:12]}..., "
-                f"expected {expected[:12]}...). Copy the folder again or re-save the predictor.")
-
-
-def _check_replaceable(target: Path) -> None:
-    """Refuse to replace a folder that holds something other than a predictor."""
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} is a file; choose a folder name for the predictor.")
-    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
-        raise FileExistsError(f"{target} holds files but no saved predictor; choose an empty or "
-                              "new folder (saving would replace everything in it).")
-
-
-def _write_manifest(directory: Path, fields: dict) -> None:
-    files = {p.relative_to(directory).as_posix(): sha256(p)
-             for p in sorted(directory.rglob("*")) if p.is_file()}
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **fields, "files": files}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-
-
-def _recover_interrupted_save(target: Path) -> None:
-    """Put the previous predictor back if a save was killed between its two renames.
-
-    ``_swap_into_place`` moves the old folder aside, then the new one in; a kill between
-    the two leaves no ``target`` but a complete ``.<name>.old-*``: that is the previous
-    predictor, intact, so rename it back.
-    """
-    if target.exists():
-        return
-    aside = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if aside and (aside[-1] / MANIFEST).is_file():
-        os.rename(aside[-1], target)
-        warnings.warn(f"Restored the previous predictor at {target}: a save into it was "
-                      "interrupted.")
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` to ``target``; an old ``target`` is deleted only once that worked."""
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(target, old)
-    try:
-        os.rename(tmp, target)
-    except OSError:
-        if old is not None:
-            os.rename(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old)
-
-
-def is_pickle(path: str | os.PathLike) -> bool:
-    """True for a pickle, by name (.pkl, .pickle, .pkz) or by its protocol 2+ header bytes.
-
-    >>> is_pickle("artifacts/newsgroups/predictor.json")
-    False
-    """
-    with open(path, "rb") as f:
-        head = f.read(2)
-    return Path(path).suffix in _PICKLE_SUFFIXES or head in _PICKLE_HEADERS
-
-
-def _library_versions() -> dict[str, str]:
-    import tokenizers
-
-    import helpers
-    from helpers.backend import tf, transformers
-
-    return {"tensorflow": tf.__version__, "transformers": transformers.__version__,
-            "tokenizers": tokenizers.__version__, "helpers": helpers.__version__}
+                     batch_size=manifest.get("batch_size", PREDICT_BATCH_SIZE))

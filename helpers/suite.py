@@ -7,7 +7,7 @@
 
 Executed copies go to ``artifacts/executed/`` (git-ignored), the summary to
 ``artifacts/summary.md``. Stored outputs are cleaned
-(``_scrub_outputs``): progress bars in their final state, no library warnings, no machine paths.
+(``helpers._scrub``): progress bars in their final state, no library warnings, no machine paths.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.artifacts import shown
-from helpers.paths import project_dir
+from helpers._scrub import _scrub_outputs, clean_notebook  # noqa: F401  (the suite cleans what it stores)
+from helpers.paths import RESULTS_FILE, project_dir, shown
 
 ROOT = project_dir()
 NOTEBOOKS = ROOT / "notebooks"
@@ -30,6 +30,7 @@ KERNEL_ENV = {"HELPERS_PROGRESS": "text"}  # a widget progress bar would be stor
 
 def notebook_paths() -> list[Path]:
     """The numbered notebooks, in the order a learner follows them.
+    Not in a notebook.
 
     >>> [p.name[:2] for p in notebook_paths()][:2]
     ['01', '02']
@@ -37,115 +38,12 @@ def notebook_paths() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def scrub(text: str) -> str:
-    """Machine paths out of an output: the repository becomes ``.``, the home folder ``~``.
-
-    >>> scrub(str(ROOT / "artifacts")) == "./artifacts"
-    True
-    """
-    text = text.replace(str(ROOT), ".")
-    home = os.path.expanduser("~")
-    if home not in ("", "/"):
-        text = text.replace(home, "~")
-    text = re.sub(r"[^\s'\"]*/site-packages/", "<library>/", text)
-    return re.sub(r"/tmp/[\w./-]+", "<tmp>", text)
-
-
-# TensorFlow's C++ log lines ("E0000 00:00:17957... util.cc:131] oneDNN supports ..."):
-# start-up chatter written straight to the kernel's stderr, not part of the lesson.
-_NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] .*\n?", re.MULTILINE)
-# TensorFlow's and absl's Python warnings ("WARNING:tensorflow:5 out of the last 5 calls ...
-# triggered tf.function retracing"): the helpers avoid or record what matters in them.
-_LIBRARY_WARNING_LINE = re.compile(
-    r"^(WARNING|INFO):(tensorflow|absl):.*(\nInstructions for updating:\n.*)?\n?", re.MULTILINE)
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def terminal_text(text: str) -> str:
-    """What a terminal finally shows for ``text``: ``\\r`` returns to the start of the line,
-    ``\\b`` steps back one character, later characters overwrite earlier ones, colour codes
-    go (and a redrawn line its trailing blanks). A progress bar redrawn 500 times becomes its
-    last state.
-
-    >>> terminal_text("step 1/3\\rstep 2/3\\rstep 3/3 done\\n")
-    'step 3/3 done\\n'
-    >>> terminal_text("loss 0.52\\b\\b\\b\\b0.31")
-    'loss 0.31'
-    """
-    lines = []
-    for line in _ANSI_ESCAPE.sub("", text).split("\n"):
-        shown_chars: list[str] = []
-        column = 0
-        for char in line:
-            if char == "\r":
-                column = 0
-            elif char == "\b":
-                column = max(column - 1, 0)
-            else:
-                if column < len(shown_chars):
-                    shown_chars[column] = char
-                else:
-                    shown_chars.append(char)
-                column += 1
-        redrawn = "\r" in line or "\b" in line
-        lines.append("".join(shown_chars).rstrip() if redrawn else "".join(shown_chars))
-    return "\n".join(lines)
-
-
-def _merge_streams(outputs: list) -> list:
-    """Consecutive stream outputs of one name joined into one (as Jupyter displays them)."""
-    merged: list = []
-    for output in outputs:
-        previous = merged[-1] if merged else None
-        if (output.get("output_type") == "stream" and previous is not None
-                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
-            previous["text"] += output["text"]
-        else:
-            merged.append(output)
-    return merged
-
-
-def _clean_stream(text: str) -> str:
-    text = terminal_text(text)
-    text = _LIBRARY_WARNING_LINE.sub("", _NATIVE_LOG_LINE.sub("", text))
-    return re.sub(r"\n{3,}", "\n\n", text)
-
-
-def _scrub_outputs(nb) -> None:
-    """Store outputs as a reader sees them: each stream joined and shown in its final state
-    (no progress-bar redraws), no library warnings or native log lines, no machine paths."""
-    for cell in nb.cells:
-        if not cell.get("outputs"):
-            continue
-        cell["outputs"] = _merge_streams(cell["outputs"])
-        for output in cell["outputs"]:
-            if output.get("output_type") == "stream":
-                output["text"] = _clean_stream(output["text"])
-        cell["outputs"] = [o for o in cell["outputs"] if o.get("output_type") != "stream" or o["text"].strip()]
-        for output in cell["outputs"]:
-            if "text" in output:
-                output["text"] = scrub(output["text"])
-            for mime, value in output.get("data", {}).items():
-                if isinstance(value, str) and not mime.startswith("image/"):
-                    output["data"][mime] = scrub(value)
-            if "traceback" in output:
-                output["traceback"] = [scrub(line) for line in output["traceback"]]
-
-
-def clean_notebook(path: Path) -> None:
-    """Apply the stored-output cleaning to a notebook file in place (``--clean``)."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    _scrub_outputs(nb)
-    nbformat.write(nb, path)
-
-
 def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> float:
     """Execute one notebook in a fresh kernel with ``NOTEBOOK_MODE=mode``; returns seconds.
 
     The kernel's own console (start-up notices, TensorFlow's native log lines) goes to
     ``out_dir/NAME.kernel.log``, not to the terminal; what the cells print is in the notebook.
+    Not in a notebook.
 
     >>> run_notebook(NOTEBOOKS / "01_data.ipynb", "smoke", Path("/tmp/out"))  # doctest: +SKIP
     """
@@ -179,10 +77,12 @@ _TIME_LINE = re.compile(r"^\*\*Measured time\*\*.*$", re.MULTILINE)
 
 
 def record_time(mode: str, notebook: str, seconds: float) -> None:
-    """Keep a notebook's run time for this mode in ``artifacts/<mode>/times.json``."""
+    """Keep a notebook's run time for this mode in ``artifacts/<mode>/times.json``.
+    Not in a notebook.
+    """
     from helpers.artifacts import artifacts_dir
-    from helpers.files import write_json
-    from helpers.modes import MODES
+    from helpers._files import write_json
+    from helpers.run import MODES
 
     path = artifacts_dir(MODES[mode]) / TIMES_FILE
     times = json.loads(path.read_text()) if path.is_file() else {}
@@ -192,12 +92,13 @@ def record_time(mode: str, notebook: str, seconds: float) -> None:
 
 def time_line(notebook: str) -> str | None:
     """The line stamped at the top of a notebook: its last measured time in each mode.
+    Not in a notebook.
 
     >>> time_line("01_data.ipynb")  # doctest: +SKIP
     '**Measured time** (this notebook alone, ...): full 7 s · quick 7 s · smoke 7 s.'
     """
     from helpers.artifacts import artifacts_dir
-    from helpers.modes import MODES
+    from helpers.run import MODES
 
     found = []
     for name, mode in MODES.items():
@@ -212,7 +113,9 @@ def time_line(notebook: str) -> str | None:
 
 
 def stamp_time(nb, notebook: str) -> None:
-    """Write ``time_line`` into the notebook's "## Run mode" cell (replacing an older one)."""
+    """Write ``time_line`` into the notebook's "## Run mode" cell (replacing an older one).
+    Not in a notebook.
+    """
     line = time_line(notebook)
     cells = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Run mode")]
     if line is None or not cells:
@@ -222,9 +125,11 @@ def stamp_time(nb, notebook: str) -> None:
 
 
 def summary(mode: str, times: dict[str, float], failed: str | None = None) -> str:
-    """The one-page summary: accuracy, each notebook's time, where the plots are."""
+    """The one-page summary: accuracy, each notebook's time, where the plots are.
+    Not in a notebook.
+    """
     from helpers.artifacts import artifacts_dir
-    from helpers.modes import get_mode
+    from helpers.run import get_mode
 
     folder = artifacts_dir(get_mode(mode))
     lines = [f"# Notebook suite, {mode} mode", "",
@@ -232,7 +137,7 @@ def summary(mode: str, times: dict[str, float], failed: str | None = None) -> st
              + (f"; **{failed} failed** (see its executed copy)" if failed else "") + ".", "",
              "| notebook | seconds |", "| --- | --- |"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in times.items()]
-    results_path = folder / "results.json"
+    results_path = folder / RESULTS_FILE
     if results_path.is_file():
         lines += ["", "## Results", ""]
         for notebook, numbers in json.loads(results_path.read_text()).items():
@@ -255,11 +160,13 @@ def summary(mode: str, times: dict[str, float], failed: str | None = None) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m helpers.suite --help``."""
+    """Command line: ``python -m helpers.suite --help``.
+    Not in a notebook.
+    """
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from helpers.artifacts import artifacts_dir
-    from helpers.modes import MODES, get_mode
+    from helpers.run import MODES, get_mode
 
     parser = argparse.ArgumentParser(prog="python -m helpers.suite", description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="full")

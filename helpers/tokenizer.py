@@ -15,7 +15,6 @@ the same batch ("bucketing"), removes most of that waste.
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -25,6 +24,7 @@ import pandas as pd
 from helpers.backend import AutoTokenizer, tf
 from helpers.checks import check_batch_size, check_labels, check_texts
 from helpers.model import EMBEDDED_MODEL, ModelSource, check_no_custom_code, resolve_model
+from helpers.run import RunSettings
 
 Padding = Literal["dynamic", "static"]
 _ENCODE_CHUNK = 1000  # texts per call to the (multi-threaded, Rust) fast tokenizer
@@ -36,13 +36,14 @@ class TextEncoder:
     A long text keeps its first ``maxlen - tail`` tokens and its last ``tail`` ones
     (``tail=0``, the default: the head only). A newsgroup message's head holds the
     headers and the opening, its tail the signature and the conclusion.
+    Taught in notebooks/01_data.ipynb and notebooks/02_model_selection.ipynb.
 
     >>> encoder = TextEncoder.from_model("minilm-l6", maxlen=128)
     >>> [len(ids) for ids in encoder.encode(["hello world", "x " * 500])]
     [4, 128]
     """
 
-    def __init__(self, tokenizer, maxlen: int = 256, tail: int = 0) -> None:
+    def __init__(self, tokenizer, maxlen: int = RunSettings.maxlen, tail: int = RunSettings.tail) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("TextEncoder needs a fast (Rust) tokenizer; this model has none.")
         model_max = getattr(tokenizer, "model_max_length", None) or maxlen
@@ -59,8 +60,8 @@ class TextEncoder:
         self.tail = int(tail)
 
     @classmethod
-    def from_model(cls, name: str | ModelSource = EMBEDDED_MODEL, maxlen: int = 256,
-                   tail: int = 0) -> "TextEncoder":
+    def from_model(cls, name: str | ModelSource = EMBEDDED_MODEL, maxlen: int = RunSettings.maxlen,
+                   tail: int = RunSettings.tail) -> "TextEncoder":
         """The tokenizer that belongs to a model name or directory (see ``helpers.model``).
 
         >>> TextEncoder.from_model("minilm-l6").maxlen
@@ -123,18 +124,19 @@ class TextEncoder:
         texts: Sequence[str],
         labels: Sequence[int] | np.ndarray | None = None,
         *,
-        batch_size: int = 16,
-        padding: Padding = "dynamic",
-        bucket: bool | None = None,
+        batch_size: int = RunSettings.batch_size,
+        padding: Padding = RunSettings.padding,
+        bucket: bool = RunSettings.bucket,
         shuffle: bool = False,
         seed: int = 0,
     ) -> tf.data.Dataset:
         """A ``tf.data`` pipeline of ``(inputs, labels)`` batches (just ``inputs`` without labels).
 
         ``padding="dynamic"`` pads each batch to its own longest text; ``"static"`` pads
-        every batch to ``maxlen``. ``bucket`` (default: on when shuffling, for training)
-        groups texts of similar length into the same batch. Without shuffling and
-        bucketing the batches keep the order of ``texts``, which is what prediction needs.
+        every batch to ``maxlen``. ``bucket=True`` groups texts of similar length into the
+        same batch (off by default, as in ``RunSettings``: it cost accuracy here). Without
+        shuffling and bucketing the batches keep the order of ``texts``, which is what
+        prediction needs. Defaults: the project's ``helpers.run.RunSettings``.
         Every text is in exactly one batch per pass; the last batch may be smaller.
 
         >>> train = encoder.dataset(texts, labels, shuffle=True)          # training
@@ -147,8 +149,6 @@ class TextEncoder:
         if labels is not None:
             labels = check_labels(labels, n_texts=len(texts), where="TextEncoder.dataset")
         ids = self.encode(texts)
-        if bucket is None:
-            bucket = shuffle
 
         # All ids in one flat tensor; each example is a (start, length) slice of it.
         flat = tf.constant(np.concatenate(ids))
@@ -217,6 +217,7 @@ def _bucket_boundaries(maxlen: int, buckets: int = 16) -> list[int]:
 
 def length_stats(lengths: Sequence[int] | np.ndarray, maxlen: int) -> pd.Series:
     """Percentiles of token lengths and the share of texts that ``maxlen`` truncates.
+    Taught in notebooks/01_data.ipynb.
 
     >>> length_stats(encoder.token_lengths(train.texts), maxlen=256)  # doctest: +SKIP
     texts          2257
@@ -240,6 +241,7 @@ def length_stats(lengths: Sequence[int] | np.ndarray, maxlen: int) -> pd.Series:
 
 def plot_lengths(lengths: Sequence[int] | np.ndarray, maxlen: int, ax=None):
     """Histogram of token lengths with the ``maxlen`` cut marked; returns the axes.
+    Taught in notebooks/01_data.ipynb.
 
     >>> plot_lengths(encoder.token_lengths(train.texts), maxlen=256)  # doctest: +SKIP
     """
@@ -257,73 +259,3 @@ def plot_lengths(lengths: Sequence[int] | np.ndarray, maxlen: int, ax=None):
     ax.set_ylabel("texts")
     ax.legend()
     return ax
-
-
-def predict_logits(
-    model,
-    encoder: TextEncoder,
-    texts: Sequence[str],
-    *,
-    batch_size: int = 32,
-    progress: bool = False,
-) -> np.ndarray:
-    """Logits for ``texts``, in their order, shape ``(len(texts), num_labels)``.
-
-    Texts are sorted by length so each batch pads little, then put back in order:
-    the fastest way to run many texts through a model on a CPU.
-
-    >>> logits = predict_logits(model, encoder, test.texts)  # doctest: +SKIP
-    >>> accuracy = (logits.argmax(1) == test.labels).mean()
-    """
-    from helpers.memory import out_of_memory_hint
-
-    batch_size = check_batch_size(batch_size)
-    forward = compiled_forward(model)
-    ids = encoder.encode(texts)
-    order = np.argsort([len(row) for row in ids], kind="stable")
-    batches = range(0, len(ids), batch_size)
-    if progress:
-        from helpers.progress import progress as progress_bar
-
-        batches = progress_bar(batches, desc="predicting", unit="batch")
-    out = []
-    for start in batches:
-        rows = [ids[i] for i in order[start : start + batch_size]]
-        width = max(len(row) for row in rows)
-        input_ids = np.full((len(rows), width), encoder.pad_token_id, dtype=np.int32)
-        mask = np.zeros((len(rows), width), dtype=np.int32)
-        for r, row in enumerate(rows):
-            input_ids[r, : len(row)] = row
-            mask[r, : len(row)] = 1
-        with out_of_memory_hint("predicting", batch_size=batch_size, maxlen=encoder.maxlen):
-            out.append(forward({"input_ids": input_ids, "attention_mask": mask}).numpy())
-    logits = np.empty((len(ids), out[0].shape[1]), dtype=np.float32)
-    logits[order] = np.concatenate(out)
-    return logits
-
-
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def compiled_forward(model):
-    """``model``'s inference pass as one TensorFlow graph for any batch shape.
-
-    Traced once per model, then about twice as fast as calling the model eagerly on a
-    CPU. Cached per model without keeping the model alive; it reads the model's current
-    weights, so it stays right while the model trains.
-
-    >>> logits = compiled_forward(model)({"input_ids": ids, "attention_mask": mask})  # doctest: +SKIP
-    """
-    forward = _COMPILED.get(model)
-    if forward is None:
-        ref = weakref.ref(model)
-        spec = {"input_ids": tf.TensorSpec([None, None], tf.int32),
-                "attention_mask": tf.TensorSpec([None, None], tf.int32)}
-
-        @tf.function(input_signature=[spec])
-        def forward(inputs):
-            output = ref()(inputs, training=False)
-            return getattr(output, "logits", output)
-
-        _COMPILED[model] = forward
-    return forward

@@ -1,8 +1,14 @@
 """Train a classifier with the 1cycle policy: ``fit_onecycle``, and what it records.
 
     >>> from helpers.train import fit_onecycle
-    >>> history = fit_onecycle(model, train_batches, val_batches, lr_max=1e-4, epochs=3)  # doctest: +SKIP
-    >>> history.plot_schedule(); history.plot_history()                                   # doctest: +SKIP
+    >>> train_batches = encoder.dataset(texts, labels, batch_size=4, shuffle=True)
+    >>> val_batches = encoder.dataset(test.texts[:8], test.labels[:8], batch_size=4)
+    >>> history = fit_onecycle(model, train_batches, val_batches, lr_max=1e-4, epochs=2, verbose=0)
+    >>> len(history.lrs), len(history.epochs["val_loss"])    # 2 batches x 2 epochs; one per epoch
+    (4, 2)
+    >>> history.plot_schedule(); history.plot_history()
+    <Figure size ...>
+    <Figure size ...>
 
 Interrupted (Ctrl-C, a killed process, a reboot)? With ``checkpoint_dir`` every finished
 epoch is saved (``helpers.checkpoint``); run the same call with ``resume=True``:
@@ -22,26 +28,23 @@ the dataset's ``batch_size`` is the global batch size.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import numpy as np
 
 from helpers.backend import keras, tf
 from helpers.checks import label_out_of_range
-from helpers.checkpoint import (
-    RESUME_FOLDER,
-    Checkpoint,
-    CheckpointError,
-    latest_checkpoint,
-    restore_checkpoint,
-    save_checkpoint,
-)
-from helpers.memory import out_of_memory_hint
+from helpers.checkpoint import TrainingExtras
+from helpers._memory import out_of_memory_hint
 from helpers.schedule import OneCycleScheduler, check_optimizer
+
+if TYPE_CHECKING:
+    from helpers.data import LabeledTexts
+    from helpers.run import RunSettings
+    from helpers.tokenizer import TextEncoder
 
 T = TypeVar("T")
 
@@ -53,9 +56,12 @@ class TrainingHistory:
     ``epochs`` maps Keras' names (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``)
     to one value per epoch. ``best_epoch`` (0-based) is the epoch with the lowest
     validation loss, ``None`` without validation data.
+    Not in a notebook.
 
-    >>> history.epochs["val_accuracy"][-1]        # doctest: +SKIP
-    0.91
+    >>> history = fit_onecycle(model, encoder.dataset(texts, labels, batch_size=4), lr_max=1e-4, epochs=1,
+    ...                        verbose=0)
+    >>> sorted(history.epochs), history.best_epoch
+    (['accuracy', 'loss'], None)
     """
 
     lrs: np.ndarray
@@ -110,6 +116,7 @@ class ScoreEachEpoch(keras.callbacks.Callback):
     they land in the training history). Nothing is chosen from these
     scores (no early stopping, no best epoch): they only show how the model moves.
     ``seconds`` is what the scoring cost, kept apart from training time.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> watch = ScoreEachEpoch(encoder.dataset(test.texts, test.labels), name="test")  # doctest: +SKIP
     >>> fit_onecycle(model, batches, lr_max=1e-4, epochs=4, callbacks=[watch])        # doctest: +SKIP
@@ -129,6 +136,7 @@ class ScoreEachEpoch(keras.callbacks.Callback):
 
 def build_in_scope(strategy: tf.distribute.Strategy, fn: Callable[[], T]) -> T:
     """Call ``fn`` (which creates and compiles a model) inside ``strategy.scope()``.
+    Not in a notebook.
 
     >>> model = build_in_scope(strategy, lambda: load_classifier("minilm-l6", names))  # doctest: +SKIP
     """
@@ -137,7 +145,9 @@ def build_in_scope(strategy: tf.distribute.Strategy, fn: Callable[[], T]) -> T:
 
 
 def check_strategy(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
-    """Raise a clear error if the model or its optimizer was not created under ``strategy``."""
+    """Raise a clear error if the model or its optimizer was not created under ``strategy``.
+    Not in a notebook.
+    """
     if not isinstance(strategy, tf.distribute.Strategy):
         raise TypeError(f"strategy must be a tf.distribute.Strategy, not {type(strategy).__name__}.")
     for what, variable in (("model", model.weights[0] if model.weights else None),
@@ -152,9 +162,10 @@ def check_strategy(model: keras.Model, strategy: tf.distribute.Strategy) -> None
 
 def count_batches(data: tf.data.Dataset) -> int:
     """Batches in one pass over ``data`` (counted by iterating when tf.data cannot tell).
+    Not in a notebook.
 
-    >>> count_batches(encoder.dataset(texts, labels, batch_size=16))  # doctest: +SKIP
-    142
+    >>> count_batches(encoder.dataset(texts, labels, batch_size=3))
+    3
     """
     n = int(data.cardinality())
     if n == int(tf.data.INFINITE_CARDINALITY):
@@ -166,6 +177,20 @@ def count_batches(data: tf.data.Dataset) -> int:
     return n
 
 
+def training_batches(encoder: TextEncoder, data: LabeledTexts, settings: RunSettings) -> tf.data.Dataset:
+    """Shuffled training batches of ``data`` as ``settings`` say (size, padding, bucketing, seed).
+    Taught in notebooks/04_one_cycle_training.ipynb (and used by notebooks/03_lr_finder.ipynb).
+
+    >>> from helpers.run import RunSettings
+    >>> batches = training_batches(encoder, train.take(range(40)), RunSettings())
+    >>> count_batches(batches)     # 40 texts in batches of RunSettings.batch_size = 16
+    3
+    """
+    return encoder.dataset(data.texts, data.labels, batch_size=settings.batch_size,
+                           padding=settings.padding, shuffle=True, seed=settings.seed,
+                           bucket=settings.bucket)
+
+
 def fit_onecycle(
     model: keras.Model,
     train_data: tf.data.Dataset,
@@ -173,10 +198,6 @@ def fit_onecycle(
     *,
     lr_max: float,
     epochs: int,
-    div: float = 25.0,
-    div_final: float = 1e4,
-    pct_start: float = 0.25,
-    moms: tuple[float, float, float] | None = (0.95, 0.85, 0.95),
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     restore_best: bool = True,
@@ -184,26 +205,64 @@ def fit_onecycle(
     strategy: tf.distribute.Strategy | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 1,
+    **schedule,
 ) -> TrainingHistory:
-    """``model.fit`` for ``epochs`` with a 1cycle schedule (see ``helpers.schedule.one_cycle``).
+    """``model.fit`` for ``epochs`` with a 1cycle schedule: the schedule, then ``fit``.
 
-    ``checkpoint_dir`` saves a resume checkpoint at the end of every epoch (weights,
-    optimizer state, position in the cycle; see ``helpers.checkpoint``): after an
-    interruption (Ctrl-C, a killed process), call again with the same arguments and
-    ``resume=True`` to carry on from the last finished epoch. Without ``resume`` a new run
-    starts and old resume checkpoints there are deleted.
-
-    With ``val_data``: ``checkpoint_dir`` also keeps the weights of the epoch with the
-    lowest validation loss in ``checkpoint_dir/best.weights.h5``, and loads them back at
-    the end if ``restore_best``; ``early_stopping_patience`` stops after that many epochs
-    without a better validation loss (and, with ``restore_best``, ends on the best weights).
-    Extra Keras ``callbacks`` (e.g. TensorBoard) run after the scheduler.
+    ``schedule`` takes the 1cycle's ``div``, ``div_final``, ``pct_start`` and ``moms``
+    (defaults in ``helpers.schedule``). The extras are callbacks (``helpers.checkpoint``):
+    ``checkpoint_dir`` saves a resume checkpoint at the end of every epoch; after an
+    interruption call again with the same arguments and ``resume=True`` to carry on from
+    the last finished epoch (without ``resume`` old resume checkpoints there are deleted).
+    With ``val_data``, ``checkpoint_dir`` also keeps the weights of the epoch with the lowest
+    validation loss (``best.weights.h5``, loaded back at the end if ``restore_best``), and
+    ``early_stopping_patience`` stops after that many epochs without a better one. Extra
+    Keras ``callbacks`` (e.g. TensorBoard) run after the scheduler. Momentum is put back
+    whatever stops training. Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> history = fit_onecycle(model, train, val, lr_max=5e-5, epochs=3,
     ...                        checkpoint_dir="checkpoints", early_stopping_patience=1)  # doctest: +SKIP
     >>> history = fit_onecycle(model, train, val, lr_max=5e-5, epochs=3,
     ...                        checkpoint_dir="checkpoints", resume=True)  # after Ctrl-C  # doctest: +SKIP
     """
+    _check_fit(model, train_data, val_data, lr_max, epochs, early_stopping_patience, resume, checkpoint_dir)
+    if strategy is not None:
+        check_strategy(model, strategy)
+    total = epochs * count_batches(train_data)
+    scheduler = OneCycleScheduler(max(total, 2), lr_max, **schedule)
+    extras = TrainingExtras.start(model, scheduler, run_description(scheduler, epochs, total), checkpoint_dir,
+                                  resume=resume, watch_val=val_data is not None, restore_best=restore_best,
+                                  patience=early_stopping_patience)
+    epoch_logs = extras.epochs_so_far()
+    if extras.epochs_done < epochs and not extras.stopped_before:
+        try:
+            with out_of_memory_hint("training"):
+                keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
+                                          initial_epoch=extras.epochs_done, verbose=verbose,
+                                          callbacks=[scheduler, *callbacks, *extras.callbacks])
+        except tf.errors.InvalidArgumentError as err:
+            problem = label_out_of_range(err.message)
+            if problem is None:
+                raise
+            raise problem from None
+        except KeyboardInterrupt:
+            extras.say_interrupted()
+            raise
+        finally:
+            scheduler.on_train_end()  # Keras skips it on any exception: put momentum back
+        for name, values in keras_history.history.items():
+            epoch_logs.setdefault(name, []).extend(float(v) for v in values)
+    extras.restore_best_weights(model)
+    val_loss = epoch_logs.get("val_loss")
+    return TrainingHistory(
+        lrs=np.array(scheduler.lrs), moms=np.array(scheduler.moms), losses=np.array(scheduler.losses),
+        epochs=epoch_logs, best_epoch=int(np.argmin(val_loss)) if val_loss else None,
+        stopped_early=extras.stopped_early(), checkpoint=extras.best_path,
+    )
+
+
+def _check_fit(model, train_data, val_data, lr_max, epochs, patience, resume, checkpoint_dir) -> None:
+    """``fit_onecycle``'s arguments, checked before anything runs (each error names the fix)."""
     check_optimizer(model)
     for name, data in (("train_data", train_data), ("val_data", val_data)):
         if data is not None and not isinstance(data, tf.data.Dataset):
@@ -211,126 +270,16 @@ def fit_onecycle(
                             f"{type(data).__name__}: make one with encoder.dataset(texts, labels).")
     if epochs < 1 or not lr_max > 0:
         raise ValueError(f"Need epochs >= 1 and lr_max > 0; got epochs={epochs}, lr_max={lr_max}.")
-    if val_data is None and early_stopping_patience is not None:
+    if val_data is None and patience is not None:
         raise ValueError("early_stopping_patience watches the validation loss: pass val_data.")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True continues from checkpoint_dir: pass the checkpoint_dir "
                          "of the interrupted run.")
-    if strategy is not None:
-        check_strategy(model, strategy)
-
-    total = epochs * count_batches(train_data)
-    run = {"epochs": epochs, "total_steps": total, "lr_max": lr_max, "div": div,
-           "div_final": div_final, "pct_start": pct_start, "moms": list(moms) if moms else None}
-    scheduler = OneCycleScheduler(max(total, 2), lr_max, div=div, div_final=div_final, pct_start=pct_start, moms=moms)
-    done = _start_or_resume(model, scheduler, checkpoint_dir, resume, run)
-    callbacks = [scheduler, *callbacks]
-    path = None
-    if checkpoint_dir is not None and val_data is not None:
-        path = Path(checkpoint_dir) / "best.weights.h5"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        val_losses = done.state["epochs"].get("val_loss", []) if done else []
-        callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(path), monitor="val_loss", save_best_only=True, save_weights_only=True,
-            initial_value_threshold=min(val_losses) if val_losses else None))
-    stopper = None
-    if early_stopping_patience is not None:
-        stopper = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=early_stopping_patience,
-            restore_best_weights=restore_best and path is None)  # else the checkpoint restores
-        callbacks.append(stopper)
-    saver = None
-    if checkpoint_dir is not None:
-        saver = _ResumeSaver(checkpoint_dir, scheduler, run, done, stopper)
-        callbacks.append(saver)
-
-    initial_epoch = done.epochs_done if done else 0
-    epoch_logs: dict[str, list[float]] = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
-    if initial_epoch < epochs and not (done and done.state.get("stopped_early")):
-        try:
-            with out_of_memory_hint("training"):
-                keras_history = model.fit(train_data, validation_data=val_data, epochs=epochs,
-                                          initial_epoch=initial_epoch, callbacks=callbacks,
-                                          verbose=verbose)
-        except tf.errors.InvalidArgumentError as err:
-            problem = label_out_of_range(err.message)
-            if problem is None:
-                raise
-            raise problem from None
-        except KeyboardInterrupt:
-            scheduler.on_train_end()  # Keras skips it when interrupted: put momentum back
-            if saver is not None and saver.last is not None:
-                print(f"Interrupted. {saver.last} holds the last finished epoch: call "
-                      "fit_onecycle again with the same arguments and resume=True.")
-            elif saver is not None:
-                print("Interrupted before the first epoch finished: nothing to resume from yet.")
-            raise
-        for name, values in keras_history.history.items():
-            epoch_logs.setdefault(name, []).extend(float(v) for v in values)
-    if path is not None and restore_best and path.exists():  # no file if val loss was never finite
-        model.load_weights(str(path))
-    val_loss = epoch_logs.get("val_loss")
-    stopped = bool(stopper is not None and stopper.stopped_epoch > 0) or bool(
-        done and done.state.get("stopped_early"))
-    return TrainingHistory(
-        lrs=np.array(scheduler.lrs), moms=np.array(scheduler.moms), losses=np.array(scheduler.losses),
-        epochs=epoch_logs,
-        best_epoch=int(np.argmin(val_loss)) if val_loss else None,
-        stopped_early=stopped,
-        checkpoint=path,
-    )
 
 
-def _start_or_resume(model: keras.Model, scheduler: OneCycleScheduler,
-                     checkpoint_dir: str | Path | None, resume: bool, run: dict) -> Checkpoint | None:
-    """Restore the latest checkpoint if resuming; else clear old resume checkpoints."""
-    if checkpoint_dir is None:
-        return None
-    if not resume:
-        old = Path(checkpoint_dir) / RESUME_FOLDER
-        if old.is_dir():
-            shutil.rmtree(old)  # a new run: its checkpoints must not mix with an old run's
-        return None
-    done = latest_checkpoint(checkpoint_dir)
-    if done is None:
-        print(f"No resume checkpoint in {checkpoint_dir}: training from the first epoch.")
-        return None
-    saved = done.state.get("run", {})
-    changed = {k: (saved.get(k), v) for k, v in run.items() if saved.get(k) != v}
-    if changed:
-        what = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items())
-        raise CheckpointError(f"{done.folder} is from a run with other settings ({what}). Pass "
-                              "the same data and arguments to resume, or resume=False to start over.")
-    restore_checkpoint(done, model)
-    state = done.state
-    scheduler.resume_at(state["step"], state["lrs"], state["moms"], state["losses"])
-    print(f"Resuming from {done.folder} ({done.epochs_done} of {run['epochs']} epochs done).")
-    return done
-
-
-class _ResumeSaver(keras.callbacks.Callback):
-    """At each epoch's end, save a resume checkpoint (see ``helpers.checkpoint``)."""
-
-    def __init__(self, directory: str | Path, scheduler: OneCycleScheduler, run: dict,
-                 done: Checkpoint | None, stopper: keras.callbacks.EarlyStopping | None) -> None:
-        super().__init__()
-        self.directory, self.scheduler, self.run, self.stopper = directory, scheduler, run, stopper
-        self.epochs = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
-        self.early = done.state.get("early_stopping") if done else None
-        self.last: Path | None = done.folder if done else None
-
-    def on_train_begin(self, logs=None) -> None:
-        if self.stopper is not None and self.early:  # after EarlyStopping reset itself
-            self.stopper.wait, self.stopper.best = self.early["wait"], self.early["best"]
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        for name, value in (logs or {}).items():
-            self.epochs.setdefault(name, []).append(float(value))
-        sched = self.scheduler
-        state = {"epochs_done": epoch + 1, "step": sched.step, "lrs": sched.lrs,
-                 "moms": sched.moms, "losses": sched.losses, "epochs": self.epochs, "run": self.run}
-        if self.stopper is not None:  # it ran before this callback, so it is up to date
-            state["early_stopping"] = {"wait": int(self.stopper.wait),
-                                       "best": float(self.stopper.best)}
-            state["stopped_early"] = bool(self.model.stop_training)
-        self.last = save_checkpoint(self.directory, self.model, state)
+def run_description(scheduler: OneCycleScheduler, epochs: int, total_steps: int) -> dict:
+    """What a resume checkpoint must match: epochs, steps and the 1cycle's settings. Not in a notebook."""
+    moms = scheduler.moms_schedule
+    return {"epochs": epochs, "total_steps": total_steps, "lr_max": scheduler.kwargs["lr_max"],
+            **{k: scheduler.kwargs[k] for k in ("div", "div_final", "pct_start")},
+            "moms": list(moms) if moms else None}

@@ -23,7 +23,7 @@ import pytest
 import sklearn.datasets._twenty_newsgroups as sk_news
 from sklearn.datasets import fetch_20newsgroups
 
-from helpers import data
+from helpers import _archive as archive
 from helpers.data import (
     TUTORIAL_CATEGORIES,
     LabeledTexts,
@@ -36,7 +36,7 @@ from helpers.data import (
 
 REAL_ARCHIVE = Path(
     os.environ.get("NEWSGROUPS_ARCHIVE")
-    or data.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
+    or archive.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
 )
 TUTORIAL_NAMES = ["alt.atheism", "comp.graphics", "sci.med", "soc.religion.christian"]
 ALL_REMOVE = ("headers", "footers", "quotes")
@@ -58,7 +58,7 @@ def isolated(tmp_path, monkeypatch):
     def no_network(**kwargs):
         raise URLError("no network in tests")
 
-    monkeypatch.setattr(data, "fetch_20newsgroups", no_network)
+    monkeypatch.setattr(archive, "fetch_20newsgroups", no_network)
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +72,13 @@ def real_archive() -> Path:
 def cache(tmp_path_factory, real_archive) -> Path:
     """A cache dir in which the real archive is already unpacked (once per session)."""
     cache = tmp_path_factory.mktemp("cache")
-    data._unpack(real_archive, cache)
+    archive._unpack(real_archive, cache)
     return cache
 
 
 @pytest.fixture(scope="session")
 def unpacked(cache, real_archive) -> Path:
-    return data._unpack(real_archive, cache)
+    return archive._unpack(real_archive, cache)
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +173,7 @@ def test_same_as_sklearn_other_options(cache, real_archive, sklearn_home, kwargs
 @pytest.mark.slow
 def test_explicit_archive_file(tmp_path, cache, real_archive, capsys):
     copy = Path(shutil.copy(real_archive, tmp_path / "my-copy.tar.gz"))
-    assert data._find_source(copy, cache, download=False) == copy
+    assert archive._find_source(copy, cache, download=False) == copy
     train, test = load_newsgroups(archive=str(copy), cache_dir=cache)
     assert (len(train), len(test)) == (2257, 1502)
     assert "Unpacking" not in capsys.readouterr().out  # same sha256: reuses the session unpack
@@ -191,11 +191,11 @@ def test_explicit_unpacked_folder(tmp_path, unpacked, sklearn_home):
 def test_env_var_tar_and_folder(tmp_path, monkeypatch, cache, unpacked, real_archive):
     copy = Path(shutil.copy(real_archive, tmp_path / "env.tar.gz"))
     monkeypatch.setenv("NEWSGROUPS_ARCHIVE", str(copy))
-    assert data._find_source(None, cache, download=False) == copy
+    assert archive._find_source(None, cache, download=False) == copy
     assert len(load_newsgroups(cache_dir=cache)[0]) == 2257
     monkeypatch.setenv("NEWSGROUPS_ARCHIVE", str(unpacked))
-    assert data._find_source(None, cache, download=False) == unpacked
-    assert data._find_source(copy, cache, download=False) == copy  # the argument wins
+    assert archive._find_source(None, cache, download=False) == unpacked
+    assert archive._find_source(copy, cache, download=False) == copy  # the argument wins
 
 
 def test_explicit_path_that_is_wrong_fails_clearly(tmp_path, monkeypatch):
@@ -213,7 +213,7 @@ def test_repo_data_folder_comes_before_shared(tmp_path):
     repo_copy = tiny_newsgroups(tmp_path / "repo" / "data" / "20news-bydate.tar.gz")
     (tmp_path / "shared" / "data").mkdir(parents=True)
     tiny_newsgroups(tmp_path / "shared" / "data" / "20news-bydate.tar.gz")
-    assert data._find_source(None, tmp_path / "c", download=False) == repo_copy
+    assert archive._find_source(None, tmp_path / "c", download=False) == repo_copy
     train, test = load_newsgroups(["alt.atheism", "sci.med"], cache_dir=tmp_path / "c")
     assert (len(train), len(test)) == (6, 6)
 
@@ -221,7 +221,7 @@ def test_repo_data_folder_comes_before_shared(tmp_path):
 def test_shared_folder_next_to_repo(tmp_path):
     (tmp_path / "shared" / "data").mkdir(parents=True)
     shared = tiny_newsgroups(tmp_path / "shared" / "data" / "20news-bydate.tar.gz")
-    assert data._find_source(None, tmp_path / "c", download=False) == shared
+    assert archive._find_source(None, tmp_path / "c", download=False) == shared
 
 
 @pytest.mark.slow
@@ -229,11 +229,11 @@ def test_real_shared_location_is_found(monkeypatch, tmp_path, real_archive):
     monkeypatch.undo()  # the real repo root
     monkeypatch.delenv("NEWSGROUPS_ARCHIVE", raising=False)
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn_home"))
-    in_repo = data.project_dir() / "data" / "20news-bydate.tar.gz"
-    shared = data.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
+    in_repo = archive.project_dir() / "data" / "20news-bydate.tar.gz"
+    shared = archive.project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz"
     expected = in_repo if in_repo.is_file() else shared  # data/ would come first
     assert expected.is_file()
-    assert data._find_source(None, tmp_path / "c", download=False) == expected
+    assert archive._find_source(None, tmp_path / "c", download=False) == expected
 
 
 @pytest.mark.slow
@@ -244,12 +244,12 @@ def test_downloader_then_trusted_pkz(tmp_path, monkeypatch, sklearn_home):
         calls.append(subset)
         shutil.copy(sklearn_home / PKZ, Path(data_home) / PKZ)
 
-    monkeypatch.setattr(data, "fetch_20newsgroups", fake_fetch)
+    monkeypatch.setattr(archive, "fetch_20newsgroups", fake_fetch)
     train, _ = load_newsgroups(cache_dir=tmp_path / "c")
     assert calls == ["all"]
     expected = reference(sklearn_home, subset="train", categories=TUTORIAL_CATEGORIES)
     assert_same(train, expected)
-    record = json.loads((tmp_path / "c" / data._PKZ_RECORD).read_text())
+    record = json.loads((tmp_path / "c" / archive._PKZ_RECORD).read_text())
     assert record["path"] == str(tmp_path / "sklearn_home" / PKZ)
 
     # Next time the recorded .pkz is used: no download, nothing unpacked.
@@ -281,10 +281,10 @@ def test_untrusted_pkz_is_never_unpickled(tmp_path, monkeypatch):
     pkz.parent.mkdir()
     pkz.write_bytes(trap)
     fetched = []
-    monkeypatch.setattr(data, "fetch_20newsgroups", lambda **kw: fetched.append(kw))
+    monkeypatch.setattr(archive, "fetch_20newsgroups", lambda **kw: fetched.append(kw))
     cache = tmp_path / "c"
     cache.mkdir()
-    (cache / data._PKZ_RECORD).write_text(json.dumps({"path": str(pkz), "sha256": "0" * 64}))
+    (cache / archive._PKZ_RECORD).write_text(json.dumps({"path": str(pkz), "sha256": "0" * 64}))
     with pytest.raises(FileNotFoundError, match="ignored and never unpickled") as err:
         load_newsgroups(cache_dir=cache)
     assert str(pkz) in str(err.value)
@@ -309,7 +309,7 @@ def test_downloader_only_network_errors_are_caught(tmp_path, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("a bug, not the network")
 
-    monkeypatch.setattr(data, "fetch_20newsgroups", broken)
+    monkeypatch.setattr(archive, "fetch_20newsgroups", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         load_newsgroups(cache_dir=tmp_path / "c")
 

@@ -30,7 +30,7 @@ def batches(encoder, toy_texts):
 
 
 def test_lr_finder_twice_with_the_same_seed_gives_identical_losses(batches):
-    from helpers.schedule import lr_find
+    from helpers.lr_finder import lr_find
 
     runs = [lr_find(seeded_model(7), batches(7), num_steps=30, progress=False) for _ in range(2)]
     np.testing.assert_array_equal(runs[0].losses, runs[1].losses)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.evaluate import ValidationResult, validate
-from helpers.tokenizer import predict_logits
+from helpers.predictor import predict_logits
 
 from conftest import CLASS_NAMES
 

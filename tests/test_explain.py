@@ -75,17 +75,17 @@ def test_words_past_maxlen_are_not_perturbed(predictor, monkeypatch):
 
 
 def test_duplicate_perturbations_are_predicted_once(predictor, monkeypatch):
-    import helpers.inspection  # the predictor's probabilities come from here
+    import helpers.predictor  # the predictor's probabilities come from here
     from helpers.explain import explain
 
     counted: list[int] = []
-    real = helpers.inspection.predict_logits
+    real = helpers.predictor.predict_logits
 
     def counting(model, encoder, texts, **kwargs):
         counted.append(len(texts))
         return real(model, encoder, texts, **kwargs)
 
-    monkeypatch.setattr(helpers.inspection, "predict_logits", counting)
+    monkeypatch.setattr(helpers.predictor, "predict_logits", counting)
     exp = explain(predictor, "doctor patient disease", num_samples=200)
     lime_texts = sum(counted) - 1  # the first call predicts the text itself
     assert lime_texts == exp.stats["unique_texts"] <= 2**3 < 200

@@ -322,7 +322,7 @@ def oom(*args, **kwargs):
 
 
 def test_out_of_memory_while_training_suggests_smaller_settings(data, monkeypatch):
-    from helpers.memory import OutOfMemoryError
+    from helpers._memory import OutOfMemoryError
     from helpers.train import fit_onecycle
 
     model = make_model()
@@ -332,27 +332,27 @@ def test_out_of_memory_while_training_suggests_smaller_settings(data, monkeypatc
 
 
 def test_out_of_memory_while_predicting_and_in_the_lr_finder(data, encoder, monkeypatch):
-    import helpers.tokenizer
-    from helpers.memory import OutOfMemoryError
+    import helpers.predictor
+    from helpers._memory import OutOfMemoryError
     from helpers.predictor import get_predictor
-    from helpers.schedule import lr_find
+    from helpers.lr_finder import lr_find
 
     model = make_model()
     monkeypatch.setattr(model, "train_on_batch", oom)
     with pytest.raises(OutOfMemoryError, match="LR finder.*smaller batch_size"):
         lr_find(model, data[0], num_steps=5, progress=False)
-    monkeypatch.setattr(helpers.tokenizer, "compiled_forward", lambda model: oom)
+    monkeypatch.setattr(helpers.predictor, "compiled_forward", lambda model: oom)
     predictor = get_predictor(model, encoder, CLASS_NAMES)
     with pytest.raises(OutOfMemoryError, match=r"predicting with batch_size=32, maxlen=64"):
         predictor.predict(["a text"])
 
 
 def test_cli_reports_out_of_memory_in_one_line(two_predictors, monkeypatch, capsys):
-    import helpers.tokenizer
+    import helpers.predictor
     from helpers.__main__ import main
 
     _, _, folder = two_predictors
-    monkeypatch.setattr(helpers.tokenizer, "compiled_forward", lambda model: oom)
+    monkeypatch.setattr(helpers.predictor, "compiled_forward", lambda model: oom)
     assert main(["predict", str(folder), "a text"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Out of memory") and len(err.strip().splitlines()) == 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from helpers import registry
+from helpers import compatibility, registry
 from helpers.freeze import freeze, freeze_encoder, trainable_summary, unfreeze
 from helpers.model import build_from_config, compile_classifier, count_parameters
 
@@ -101,7 +101,7 @@ def test_albert_has_one_shared_block():
 def test_out_of_range_and_unsupported_families_are_clear_errors():
     with pytest.raises(ValueError, match="choose 0 to 3"):
         freeze(tiny_model("bert"), blocks=4)
-    xlm = build_from_config(registry.tiny_config(registry.get_spec("xlm-mlm-xnli15-1024")), seed=0)
+    xlm = build_from_config(compatibility.tiny_config(registry.get_spec("xlm-mlm-xnli15-1024")), seed=0)
     with pytest.raises(NotImplementedError, match="'xlm'"):
         freeze(xlm, blocks=1)
     freeze_encoder(xlm)  # the whole-encoder switch works for any family
@@ -111,7 +111,7 @@ def test_out_of_range_and_unsupported_families_are_clear_errors():
 @pytest.mark.parametrize("model_type", ["mpnet", "deberta-v2", "xlnet"])
 def test_parts_add_up_to_the_total_for_other_families(model_type):
     spec = next(s for s in registry.SPECS if s.model_type == model_type)
-    model = build_from_config(registry.tiny_config(spec), seed=0)
+    model = build_from_config(compatibility.tiny_config(spec), seed=0)
     freeze(model, blocks=2)
     summary = trainable_summary(model).set_index("part")
     parts = summary.drop(index="total")

@@ -17,7 +17,7 @@ from helpers.artifacts import (
     load_choice,
     save_choice,
 )
-from helpers.modes import get_mode, with_settings
+from helpers.run import get_mode, with_settings
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ RUN_NOTEBOOKS = textwrap.dedent("""
 
 
 def _archive() -> Path:
-    from helpers.data import project_dir
+    from helpers.paths import project_dir
 
     return Path(os.environ.get("NEWSGROUPS_ARCHIVE") or project_dir().parent / "shared" / "data" / "20news-bydate.tar.gz")
 

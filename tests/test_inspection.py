@@ -29,7 +29,7 @@ def reference_losses(labels, logits) -> np.ndarray:
 
 
 def test_top_losses_sorted_and_equal_to_keras_losses(case, encoder):
-    from helpers.inspection import top_losses
+    from helpers.evaluate import top_losses
 
     model, texts, labels, logits = case
     table = top_losses(model, encoder, texts, labels, CLASS_NAMES, n=len(texts), misclassified_only=False)
@@ -48,7 +48,7 @@ def test_top_losses_sorted_and_equal_to_keras_losses(case, encoder):
 
 
 def test_misclassified_only_and_n(case, encoder):
-    from helpers.inspection import top_losses
+    from helpers.evaluate import top_losses
 
     model, texts, labels, logits = case
     wrong = np.flatnonzero(logits.argmax(axis=1) != labels)
@@ -60,7 +60,7 @@ def test_misclassified_only_and_n(case, encoder):
 
 
 def test_text_column_is_one_line_and_cut(case, encoder):
-    from helpers.inspection import top_losses
+    from helpers.evaluate import top_losses
 
     model, texts, labels, _ = case
     table = top_losses(model, encoder, texts, labels, CLASS_NAMES, n=len(texts),
@@ -70,7 +70,7 @@ def test_text_column_is_one_line_and_cut(case, encoder):
 
 
 def test_precomputed_probabilities_give_the_same_table(case, encoder):
-    from helpers.inspection import class_probabilities, most_confused, top_losses
+    from helpers.evaluate import class_probabilities, most_confused, top_losses
 
     model, texts, labels, _ = case
     probs = class_probabilities(model, encoder, texts)
@@ -83,7 +83,7 @@ def test_precomputed_probabilities_give_the_same_table(case, encoder):
 
 
 def test_most_confused_matches_a_confusion_matrix(case, encoder):
-    from helpers.inspection import most_confused
+    from helpers.evaluate import most_confused
 
     model, texts, labels, logits = case
     table = most_confused(model, encoder, texts, labels, CLASS_NAMES)
@@ -96,7 +96,7 @@ def test_most_confused_matches_a_confusion_matrix(case, encoder):
 
 
 def test_most_confused_on_hand_made_probabilities():
-    from helpers.inspection import most_confused
+    from helpers.evaluate import most_confused
 
     labels = np.array([0, 0, 0, 1, 1, 2])
     predicted = np.array([1, 1, 0, 0, 1, 1])
@@ -108,7 +108,7 @@ def test_most_confused_on_hand_made_probabilities():
 
 
 def test_bad_labels_are_explained(case, encoder):
-    from helpers.inspection import top_losses
+    from helpers.evaluate import top_losses
 
     model, texts, labels, _ = case
     with pytest.raises(ValueError, match="one label per text"):

@@ -78,7 +78,7 @@ USER_SCRIPT = textwrap.dedent("""
     from helpers.artifacts import artifacts_dir, note_result, records_path
     from helpers.data import load_newsgroups
     from helpers.full_run import save_record
-    from helpers.modes import get_mode
+    from helpers.run import get_mode
     from helpers.paths import project_dir
 
     save_record({"accuracy": 0.5}, "full_run")

@@ -16,7 +16,7 @@ from helpers.model import (
     load_classifier,
     resolve_model,
 )
-from helpers.tokenizer import predict_logits
+from helpers.predictor import predict_logits
 from tests.conftest import CLASS_NAMES, tiny_config
 
 

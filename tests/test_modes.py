@@ -10,7 +10,8 @@ import pytest
 from helpers.artifacts import (artifacts_dir, ensure_predictor, load_lr_find, note_result, predictor_dir,
                                save_lr_find, shown)
 from helpers.data import LabeledTexts
-from helpers.modes import MODES, get_mode, subset, with_settings
+from helpers.data import subset
+from helpers.run import MODES, get_mode, with_settings
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_shown_paths_are_relative_to_the_repository():
 
 
 def test_lr_finder_curve_round_trips_and_is_refused_for_other_settings(artifacts):
-    from helpers.schedule import LRFinderResult, smooth
+    from helpers.lr_finder import LRFinderResult, smooth
 
     lrs = np.logspace(-7, 0, 30)
     losses = 2 - np.sin(np.linspace(0, 3, 30))

@@ -11,7 +11,8 @@ import re
 import nbformat
 import pytest
 
-from helpers.suite import NOTEBOOKS, notebook_paths, scrub
+from helpers._scrub import scrub
+from helpers.suite import NOTEBOOKS, notebook_paths
 
 PATHS = notebook_paths()
 EXPECTED = ["01_data", "02_model_selection", "03_lr_finder", "04_one_cycle_training",
@@ -80,7 +81,7 @@ def test_scrub_removes_repository_and_home_paths(tmp_path):
 def test_stored_outputs_drop_tensorflow_native_log_lines_but_keep_real_stderr():
     import nbformat
 
-    from helpers.suite import _scrub_outputs
+    from helpers._scrub import _scrub_outputs
 
     chatter = ("E0000 00:00:1795750975.773103   16522 util.cc:131] oneDNN supports DT_INT32 only on "
                "platforms with AVX-512. Falling back to the default Eigen-based implementation.\n")

@@ -86,7 +86,7 @@ def test_dead_network_fails_fast_with_what_to_provide(online_mode, no_network, m
 def test_newsgroups_offline_says_where_to_put_the_archive(monkeypatch, empty_places, no_network):
     data = empty_places
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(data, "fetch_20newsgroups", lambda **kw: pytest.fail("tried to download"))
+    monkeypatch.setattr("helpers._archive.fetch_20newsgroups", lambda **kw: pytest.fail("tried to download"))
     start = time.perf_counter()
     with pytest.raises(FileNotFoundError, match="(?s)downloader off \\(HF_HUB_OFFLINE is set\\)"
                                                 ".*put the archive at data/20news-bydate.tar.gz"):
@@ -96,7 +96,7 @@ def test_newsgroups_offline_says_where_to_put_the_archive(monkeypatch, empty_pla
 
 def test_newsgroups_download_cannot_hang(monkeypatch, empty_places, online_mode):
     """A network that drops packets would hang scikit-learn's downloader forever: not here."""
-    from helpers.offline import NETWORK_TIMEOUT
+    from helpers._offline import NETWORK_TIMEOUT
 
     data = empty_places
     seen = []
@@ -105,7 +105,7 @@ def test_newsgroups_download_cannot_hang(monkeypatch, empty_places, online_mode)
         seen.append(socket.getdefaulttimeout())
         raise URLError("timed out")
 
-    monkeypatch.setattr(data, "fetch_20newsgroups", fetch)
+    monkeypatch.setattr("helpers._archive.fetch_20newsgroups", fetch)
     with pytest.raises(FileNotFoundError, match="downloader failed.*timed out"):
         data.load_newsgroups()
     assert seen == [NETWORK_TIMEOUT] and socket.getdefaulttimeout() is None  # and put back

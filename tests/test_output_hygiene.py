@@ -8,7 +8,8 @@ import re
 import nbformat
 import pytest
 
-from helpers.suite import _scrub_outputs, notebook_paths, terminal_text
+from helpers._scrub import _scrub_outputs, terminal_text
+from helpers.suite import notebook_paths
 
 PATHS = notebook_paths()
 CONTROL = re.compile(r"[\x08\r]|\x1b\[")

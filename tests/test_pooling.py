@@ -7,7 +7,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from helpers.model import build_from_config, load_classifier, resolve_model
-from helpers.tokenizer import predict_logits
+from helpers.predictor import predict_logits
 from tests.conftest import CLASS_NAMES, tiny_config
 
 

@@ -179,7 +179,7 @@ def test_a_failed_save_keeps_the_old_predictor(saved, make_predictor, monkeypatc
 
     old, folder = saved
     if failing_step == "manifest":
-        monkeypatch.setattr(module, "_write_manifest", _raise_disk_full)
+        monkeypatch.setattr(module, "write_manifest", _raise_disk_full)
     else:
         real_rename = os.rename
 

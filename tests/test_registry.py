@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import registry
+from helpers import compatibility, registry
 from helpers.model import build_from_config, count_parameters, load_classifier, resolve_model
 
 TUTORIAL = ["bert-base-uncased", "distilbert-base-uncased", "albert-base-v2", "roberta-base",
@@ -98,13 +98,13 @@ def test_gpu_batch_shrinks_for_bigger_models():
 
 def test_tiny_configs_are_tiny_and_use_the_embedded_vocab():
     for spec in registry.SPECS:
-        config = registry.tiny_config(spec)
+        config = compatibility.tiny_config(spec)
         assert config.model_type == spec.model_type
         assert (config.hidden_size, config.num_hidden_layers, config.vocab_size) == (32, 2, 30522)
 
 
 def test_bert_and_distilbert_work_through_our_pipeline():
-    result = registry.check_compatibility(["bert", "distilbert"]).set_index("family")
+    result = compatibility.check_compatibility(["bert", "distilbert"]).set_index("family")
     assert list(result["verdict"]) == ["works", "works"], result["error"].tolist()
     assert (result["logits_max_abs_diff"] <= 1e-5).all()
     assert np.isfinite(result["train_loss"]).all()
@@ -116,8 +116,8 @@ def test_a_failing_reload_is_recorded_not_raised(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("weights lost on the way")
 
-    monkeypatch.setattr(registry, "load_classifier", broken)
-    row = registry.check_compatibility(["bert"]).iloc[0]
+    monkeypatch.setattr(compatibility, "load_classifier", broken)
+    row = compatibility.check_compatibility(["bert"]).iloc[0]
     assert row["verdict"] == "fails"
     assert row["failed_at"] == "save+reload"
     assert row["error"] == "RuntimeError: weights lost on the way"
@@ -129,15 +129,15 @@ def test_reloaded_logits_that_differ_fail_the_check(monkeypatch):
 
         return build_from_config(AutoConfig.from_pretrained(source.path), seed=123)
 
-    monkeypatch.setattr(registry, "load_classifier", other_weights)
-    row = registry.check_compatibility(["bert"]).iloc[0]
+    monkeypatch.setattr(compatibility, "load_classifier", other_weights)
+    row = compatibility.check_compatibility(["bert"]).iloc[0]
     assert (row["verdict"], row["failed_at"]) == ("fails", "compare")
     assert "differ" in row["error"] and row["logits_max_abs_diff"] > 1e-5
 
 
 def test_unknown_family_is_a_clear_error():
     with pytest.raises(ValueError, match="Unknown families.*choose from"):
-        registry.check_compatibility(["gpt-17"])
+        compatibility.check_compatibility(["gpt-17"])
 
 
 def test_flops_estimate_counts_matmuls_and_attention():
@@ -160,7 +160,7 @@ def test_measure_times_training_and_inference_at_exactly_maxlen(tiny_classifier,
 
 def test_tensorflow_warnings_become_a_note_not_output(capsys):
     from helpers.backend import tf
-    from helpers.registry import tensorflow_warnings, unused_weights
+    from helpers.compatibility import tensorflow_warnings, unused_weights
 
     with tensorflow_warnings() as warnings:
         tf.get_logger().warning("Gradients do not exist for variables ['m/mpnet/pooler/dense/kernel:0', "

@@ -54,7 +54,7 @@ def test_only_one_place_unpickles_and_it_checks_the_bytes_first():
                   for f, line, node in calls(name)
                   if isinstance(node.func, ast.Attribute)
                   and getattr(node.func.value, "id", "") in ("pickle", "joblib", "dill", "torch")]
-    assert [f for f, _ in unpicklers] == ["data.py"]  # data._read_trusted_pkz, nowhere else
+    assert [f for f, _ in unpicklers] == ["_archive.py"]  # _archive._read_trusted_pkz, nowhere else
     for f, line, node in calls("load"):
         if getattr(node.func, "value", None) is not None and getattr(node.func.value, "id", "") == "np":
             flags = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
@@ -64,8 +64,8 @@ def test_only_one_place_unpickles_and_it_checks_the_bytes_first():
 
 
 def test_a_pkz_swapped_after_the_check_is_not_unpickled(tmp_path):
-    import helpers.data as data
-    from helpers.files import write_json
+    import helpers._archive as data
+    from helpers._files import write_json
 
     flag = tmp_path / "unpickled.flag"
     good = zlib.compress(pickle.dumps({"train": "texts"}))
@@ -198,7 +198,7 @@ def test_saved_predictor_holds_only_weights_json_and_text(saved):
 
 @pytest.mark.parametrize("intruder", ["model/extra.pkl", "model/modeling_evil.py"])
 def test_loading_refuses_pickles_and_code_even_in_a_consistent_manifest(saved, intruder):
-    from helpers.files import sha256
+    from helpers._files import sha256
     from helpers.predictor import MANIFEST, PredictorLoadError, load_predictor
 
     path = saved / intruder
@@ -211,7 +211,7 @@ def test_loading_refuses_pickles_and_code_even_in_a_consistent_manifest(saved, i
 
 
 def test_loading_refuses_a_config_that_asks_for_remote_code(saved):
-    from helpers.files import sha256
+    from helpers._files import sha256
     from helpers.model import ModelNotAvailableError
     from helpers.predictor import MANIFEST, load_predictor
 

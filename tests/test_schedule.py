@@ -8,14 +8,8 @@ import pytest
 from helpers.backend import keras, tf
 from helpers.model import compile_classifier
 from helpers.train import count_batches
-from helpers.schedule import (
-    LRFinderResult,
-    OneCycleScheduler,
-    lr_find,
-    one_cycle,
-    smooth,
-    suggestion_indices,
-)
+from helpers.lr_finder import LRFinderResult, lr_find, smooth, suggestion_indices
+from helpers.schedule import OneCycleScheduler, one_cycle
 
 
 # ----------------------------------------------------------------------------- one_cycle
@@ -104,7 +98,7 @@ def test_plot_marks_each_suggestion():
 @pytest.fixture
 def toy_batches(encoder, toy_texts):
     texts, labels = toy_texts
-    return encoder.dataset(texts, labels, batch_size=8, shuffle=True)  # 12 batches
+    return encoder.dataset(texts, labels, batch_size=8, shuffle=True, bucket=True)  # 12 batches
 
 
 def _state(model):

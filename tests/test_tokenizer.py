@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.tokenizer import TextEncoder, length_stats, plot_lengths, predict_logits
+from helpers.predictor import predict_logits
+from helpers.tokenizer import TextEncoder, length_stats, plot_lengths
 
 
 def _texts(lengths):
@@ -161,7 +162,8 @@ def test_training_batches_bucket_only_when_the_settings_say_so(encoder):
     import dataclasses
 
     from helpers.data import LabeledTexts
-    from helpers.full_run import RunSettings, training_batches
+    from helpers.run import RunSettings
+    from helpers.train import training_batches
 
     lengths = np.random.default_rng(1).integers(1, 60, size=200)
     data = LabeledTexts(_texts(lengths), np.arange(200) % 2, ["a", "b"])

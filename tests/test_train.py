@@ -23,7 +23,7 @@ def batches(encoder, toy_texts):
     """Training batches, and validation batches whose labels are all wrong (rotated by one class):
     the better the model learns, the worse its validation loss, so the best epoch is an early one."""
     texts, labels = toy_texts
-    train = encoder.dataset(texts, labels, batch_size=16, shuffle=True)  # 8 (bucketing: some part-filled)
+    train = encoder.dataset(texts, labels, batch_size=16, shuffle=True, bucket=True)  # 8 (bucketing: some part-filled)
     bad_val = encoder.dataset(texts, (labels + 1) % 4, batch_size=40)
     return train, bad_val
 
@@ -103,7 +103,7 @@ def test_clear_errors(tiny_classifier, batches):
 
 def test_count_batches_also_when_tf_data_cannot_tell(encoder, toy_texts):
     texts, labels = toy_texts
-    ds = encoder.dataset(texts, labels, batch_size=16, shuffle=True)
+    ds = encoder.dataset(texts, labels, batch_size=16, shuffle=True, bucket=True)
     unknown = ds.filter(lambda x, y: True)  # after a filter, tf.data no longer knows the length
     assert int(unknown.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
     assert count_batches(ds) == count_batches(unknown) == sum(1 for _ in ds) == 8

@@ -104,7 +104,7 @@ class _Html:
 
 
 def _finder():
-    from helpers.schedule import LRFinderResult, smooth
+    from helpers.lr_finder import LRFinderResult, smooth
 
     lrs = np.logspace(-7, 1, 60)
     losses = 1.5 - np.exp(-((np.log10(lrs) + 3) ** 2)) + np.where(lrs > 1e-2, 5 * lrs, 0)

@@ -3,7 +3,7 @@
 A notebook executed headlessly would store the widget as a frozen "0%"; set
 ``HELPERS_PROGRESS=text`` (``python -m helpers.suite`` does) to get text bars instead.
 
-    >>> from helpers.progress import progress
+    >>> from helpers._progress import progress
     >>> for batch in progress(batches, desc="predicting", unit="batch"):  # doctest: +SKIP
     ...     ...
 """

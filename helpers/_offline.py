@@ -8,6 +8,7 @@ points then work from local files or fail at once, saying which file or package 
     >>> os.environ["HF_HUB_OFFLINE"] = "1"
     >>> is_offline()
     True
+    >>> del os.environ["HF_HUB_OFFLINE"]
 """
 
 from __future__ import annotations

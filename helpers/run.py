@@ -1,27 +1,94 @@
-"""Run modes: one notebook serves a reader (``full``), a classroom (``quick``) and CI (``smoke``).
+"""A run's settings and size: ``RunSettings`` (what decides a result), the run modes (one notebook
+serves a reader, ``full``; a classroom, ``quick``; CI, ``smoke``) and ``phase`` (timing each step).
 
-Each notebook's ``parameters`` cell sets ``MODE``; the environment variable
-``NOTEBOOK_MODE`` overrides it, so ``NOTEBOOK_MODE=smoke`` runs every notebook on tiny
-subsets without editing them.
+Each notebook's ``parameters`` cell sets ``MODE``; the environment variable ``NOTEBOOK_MODE``
+overrides it, so ``NOTEBOOK_MODE=smoke`` runs every notebook on tiny subsets without editing them.
 
-    >>> from helpers.modes import get_mode
+    >>> from helpers.run import RunSettings, get_mode
     >>> mode = get_mode("quick")
     >>> mode.settings.maxlen, mode.train_size
     (128, 320)
-    >>> train, test = mode.load_data()      # stratified subsets of the tutorial's task
+    >>> RunSettings().batch_size
+    16
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
-import numpy as np
 import pandas as pd
 
-from helpers.data import LabeledTexts
-from helpers.full_run import RunSettings
+from helpers.data import LabeledTexts, subset
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides a run's result. Defaults: the settings chosen on validation.
+    Not in a notebook.
+    """
+
+    model: str = "minilm-l6"
+    maxlen: int = 256
+    batch_size: int = 16
+    # On the date-ordered validation split (bench/date_validation.py; bench/variants.py tables
+    # every run): 4 epochs 97.12% and 97.35% (seeds 42, 7), 5 epochs 97.57%, the best of the
+    # variants tried (README, "Variants"); five still fit the 20-minute budget here.
+    epochs: int = 5
+    # None: the LR finder's suggestion, taken afresh on every run (README, "The LR finder").
+    # A number overrides the finder; so does lr_suggestion, naming another of its suggestions.
+    lr_max: float | None = None
+    lr_suggestion: str | None = None
+    # The finder sweeps on texts cut at 128 tokens: half the cost, the same suggestions
+    # as at 256 on the date-ordered split (README).
+    lr_find_maxlen: int = 128
+    lr_find_steps: int | None = None  # None: the finder's own default (helpers.schedule.SWEEP)
+    padding: Literal["dynamic", "static"] = "dynamic"
+    # Length bucketing of the training batches saves padding, but it cost accuracy on the
+    # date-ordered validation split (95.58% against 96.46%, same settings; see README) and
+    # was not faster under model.fit, where batches of many lengths cost more. Off by default.
+    bucket: bool = False
+    remove: tuple[str, ...] = ()
+    # Head+tail truncation: a longer text keeps its first maxlen - tail tokens and its last
+    # tail ones, in training and prediction alike (0: the head only).
+    tail: int = 0
+    # The head reads the [CLS] vector ("cls") or the mean of the token vectors ("mean",
+    # how the embedded model was trained as a sentence encoder; helpers.pooling).
+    pooling: str = "cls"
+    # Layer-wise learning-rate decay (helpers.layer_decay): each encoder layer learns at this
+    # share of the rate of the layer above it; 1.0: one rate for all.
+    layer_decay: float = 1.0
+    seed: int = 42
+    val_size: float = 0.2  # used when evaluating on a validation split
+    # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
+    precision: str = "auto"
+
+
+@contextmanager
+def phase(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Time the ``with`` block into ``seconds[name]`` (rounded to 0.1 s) and print it.
+    Taught in notebooks/04_one_cycle_training.ipynb.
+
+    >>> seconds = {}
+    >>> with phase(seconds, "train"):
+    ...     history = fit_onecycle(model, batches, lr_max=1e-4, epochs=1)  # doctest: +SKIP
+    [train] 250 s
+    >>> with phase(seconds, "nothing"):
+    ...     pass
+    [nothing] 0 s
+    >>> seconds["nothing"]
+    0.0
+    """
+    start = time.perf_counter()
+    yield
+    seconds[name] = round(time.perf_counter() - start, 1)
+    print(f"[{name}] {seconds[name]:.0f} s", flush=True)
+
 
 ENV_VAR = "NOTEBOOK_MODE"
 
@@ -30,6 +97,7 @@ def readable_tables() -> None:
     """Let pandas show whole cells (a sender, a subject, a note) instead of cutting them at
     50 characters, and wide tables in one piece. Every notebook imports this module first,
     so it applies to them all.
+    Not in a notebook.
 
     >>> readable_tables(); pd.get_option("display.max_colwidth")
     300
@@ -47,6 +115,7 @@ class RunMode:
     """How big a notebook's work is: data sizes, training settings, explanation effort.
 
     ``train_size`` / ``eval_size`` of ``None`` mean all 2,257 / 1,502 messages.
+    Not in a notebook.
     """
 
     name: str
@@ -111,6 +180,7 @@ MODES: dict[str, RunMode] = {
 
 def get_mode(name: str = "full") -> RunMode:
     """The run mode called ``name``, unless ``$NOTEBOOK_MODE`` names another.
+    Taught in notebooks/01_data.ipynb and notebooks/02_model_selection.ipynb.
 
     >>> get_mode("full").settings.maxlen
     256
@@ -125,27 +195,9 @@ def get_mode(name: str = "full") -> RunMode:
 
 def with_settings(mode: RunMode, **changes) -> RunMode:
     """A copy of ``mode`` with some training settings changed (for "try this" experiments).
+    Not in a notebook.
 
     >>> with_settings(get_mode("quick"), maxlen=64).settings.maxlen
     64
     """
     return dataclasses.replace(mode, settings=dataclasses.replace(mode.settings, **changes))
-
-
-def subset(data: LabeledTexts, size: int | None, seed: int = 42) -> LabeledTexts:
-    """``size`` texts of ``data`` with the class proportions kept (all of them for ``None``).
-
-    Texts keep their original order, so the same size always gives the same texts.
-
-    >>> small = subset(train, 100)
-    >>> len(small), small.class_names == train.class_names
-    (100, True)
-    """
-    if size is None or size >= len(data):
-        return data
-    if size < len(data.class_names):
-        raise ValueError(f"size {size} is smaller than the number of classes ({len(data.class_names)}).")
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(np.arange(len(data)), train_size=size, stratify=data.labels, random_state=seed)
-    return data.take(np.sort(keep))

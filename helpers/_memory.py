@@ -1,6 +1,6 @@
 """Turn TensorFlow's out-of-memory error into a short message that says what to change.
 
-    >>> from helpers.memory import out_of_memory_hint
+    >>> from helpers._memory import out_of_memory_hint
     >>> with out_of_memory_hint("training"):
     ...     model.fit(batches)                     # doctest: +SKIP
     OutOfMemoryError: Out of memory while training ... use a smaller batch_size ...
