@@ -220,7 +220,7 @@ def build_from_config(config: PretrainedConfig, *, seed: int | None = None) -> T
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = classifier_class(config).from_config(config)
+    model = classifier_class(config).from_config(config, trust_remote_code=False)
     model(model.dummy_inputs, training=False)  # create the weights
     return model
 

@@ -75,6 +75,12 @@ class TFBertMeanPooledClassifier(TFBertPreTrainedModel, TFSequenceClassification
         return TFSequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
                                           attentions=outputs.attentions)
 
+    @classmethod
+    def from_config(cls, config, trust_remote_code: bool = False, **kwargs):
+        """A random model from ``config``, as transformers' own classes build one (this class
+        runs no code from a model folder, so ``trust_remote_code`` changes nothing)."""
+        return cls._from_config(config, **kwargs)
+
     def build(self, input_shape=None):
         if self.built:
             return
