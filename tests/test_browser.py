@@ -145,15 +145,29 @@ class Page:
         return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
 
     def run_all_from_the_menu(self) -> None:
-        self.wait_for(lambda: self.find(".lm-MenuBar-item", "Run"), 60, "the Run menu")[0].click()
-        item = self.wait_for(lambda: [e for e in self.find(".lm-Menu-item") if e.text.split("\n")[0] == "Run All Cells"],
-                             30, "Run All Cells in the Run menu")
-        item[0].click()
+        for attempt in range(3):  # a click can be lost while JupyterLab is still settling: look, and retry
+            self.wait_for(lambda: self.find(".lm-MenuBar-item", "Run"), 60, "the Run menu")[0].click()
+            item = self.wait_for(lambda: [e for e in self.find(".lm-Menu-item")
+                                          if e.text.split("\n")[0] == "Run All Cells"],
+                                 30, "Run All Cells in the Run menu")
+            item[0].click()
+            deadline = time.time() + 20
+            while time.time() < deadline and not self.started():
+                time.sleep(0.5)
+            if self.started():
+                break
         time.sleep(2)  # let the first cells start before asking whether the kernel is idle
         self.wait_for(lambda: self.kernel_idle() and not self.find(".jp-InputPrompt", "[*]"),
                       NOTEBOOK_SECONDS, "every cell to run")
         errors = self.find(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", "Traceback")
         assert not errors, f"{self.name}: a cell failed: {errors[0].text[:500]}"
+
+    def started(self) -> bool:
+        """Whether any code cell has run or is running (its prompt is no longer ``[ ]:``)."""
+        try:
+            return any(p.text.strip() not in ("", "[ ]:") for p in self.find(".jp-CodeCell .jp-InputPrompt"))
+        except Exception:  # the page is still changing under us
+            return False
 
     def widget(self, css: str, text: str | None = None):
         """A rendered ipywidgets control (none without the widget front end)."""
