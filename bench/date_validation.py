@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
-from helpers.data import LabeledTexts, cache_folder, load_newsgroups  # noqa: E402
+from helpers._archive import cache_folder  # noqa: E402
+from helpers.data import LabeledTexts, load_newsgroups  # noqa: E402
 from helpers._files import update_json  # noqa: E402
 from helpers.full_run import REFERENCE_RECORDS, RunSettings, _yes_no, full_run  # noqa: E402
 from helpers.paths import project_dir  # noqa: E402

@@ -28,7 +28,7 @@ Lesson modules, one step each, in the order of the tutorial (the notebook that t
 - ``helpers.widgets``       the notebooks' interactive views, each with a static picture (02, 03, 05, 07)
 - ``helpers.export``        a TensorFlow SavedModel that classifies raw strings (07)
 - ``helpers.artifacts``     what one notebook leaves for the next: curves, choices, the predictor (all)
-- ``helpers.full_run``      the whole recipe in one call, timed (``python -m helpers.full_run``)
+- ``helpers.full_run``      ``build_learner`` (03, 04), and the whole recipe in one call, timed (``python -m helpers.full_run``)
 - ``helpers.checks``        check texts and labels a user passes in: ``InputError`` names the fix
 - ``helpers.paths``         the one place that decides the project and artifacts folders
 

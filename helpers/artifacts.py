@@ -279,6 +279,4 @@ def chosen_lr(mode: RunMode, finder, settings) -> Choice:
         print(f"Your learning rate from {saved['made_in']} was chosen for {saved.get('model')!r}, "
               f"not {settings.model!r}: not using it.")
     lr, source = lr_choice(finder, settings)
-    if source.startswith("LR finder: "):
-        return Choice(float(lr), f"the LR finder's {source.removeprefix('LR finder: ')!r} suggestion")
-    return Choice(float(lr), f"the {mode.name!r} mode's setting lr_max")
+    return Choice(float(lr), source.replace("the setting", f"the {mode.name!r} mode's setting"))

@@ -265,13 +265,13 @@ def lr_choice(finder, settings: RunSettings) -> tuple[float, str]:
     Not in a notebook.
 
     >>> lr_choice(finder, RunSettings())                 # doctest: +SKIP
-    (0.00024, 'LR finder: steepest')
+    (0.00024, "the LR finder's 'steepest' suggestion")
     >>> lr_choice(finder, RunSettings(lr_max=1e-4))      # doctest: +SKIP
-    (0.0001, 'set by hand')
+    (0.0001, 'the setting lr_max')
     """
     if settings.lr_max is not None:
-        return settings.lr_max, "set by hand"
+        return settings.lr_max, "the setting lr_max"
     name = settings.lr_suggestion or finder.suggestion_name
     if name not in finder.suggestions:
         raise ValueError(f"lr_suggestion must be one of {sorted(finder.suggestions)}, not {name!r}.")
-    return finder.suggestions[name], f"LR finder: {name}"
+    return finder.suggestions[name], f"the LR finder's {name!r} suggestion"

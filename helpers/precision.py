@@ -15,8 +15,10 @@ One function decides, ``choose_precision``; one line says what it chose and why:
   product, and ``mixed_bfloat16`` is used where it is clearly faster;
 - anything else: ``float32``.
 
-The setting ``HELPERS_PRECISION`` (``auto``, ``float32``, ``mixed_bfloat16`` or
-``mixed_float16``), or the ``precision=`` argument of ``load_classifier``, overrides it.
+A setting overrides it: the ``precision=`` argument of ``load_classifier`` (or
+``RunSettings.precision``, ``--precision``) when it names a policy (``float32``,
+``mixed_bfloat16`` or ``mixed_float16``), else the environment variable ``HELPERS_PRECISION``;
+``auto`` (the default) leaves the choice to the variable, then to the hardware.
 
     >>> from helpers.precision import choose_precision
     >>> choose_precision("float32")
@@ -110,8 +112,8 @@ def choose_precision(
     gpu: tuple[int, int] | None | str = "detect",
     probe: Callable[[], float] = bf16_matmul_speedup,
 ) -> Precision:
-    """Decide the Keras dtype policy: ``setting`` (or ``$HELPERS_PRECISION``) if it names one,
-    else from the hardware. ``flags``, ``gpu`` and ``probe`` are there for tests.
+    """Decide the Keras dtype policy: ``setting`` if it names one, else ``$HELPERS_PRECISION``
+    if that does, else from the hardware. ``flags``, ``gpu`` and ``probe`` are there for tests.
     Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> choose_precision("auto", flags={"amx_bf16", "avx512_bf16"}, gpu=None).policy
@@ -119,7 +121,9 @@ def choose_precision(
     >>> choose_precision("auto", flags={"avx2"}, gpu=None).policy
     'float32'
     """
-    setting = (setting or os.environ.get(ENV_VAR) or "auto").strip().lower()
+    setting = (setting or "auto").strip().lower()
+    if setting == "auto":  # the variable overrides the default, "auto", but not a named policy
+        setting = (os.environ.get(ENV_VAR) or "auto").strip().lower()
     if setting in POLICIES:
         return Precision(setting, f"asked for {setting}")
     if setting != "auto":

@@ -67,7 +67,7 @@ def examples(module_name: str) -> list[doctest.DocTest]:
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples_run(module_name, namespace, tmp_path, monkeypatch):
-    for var in ("NOTEBOOK_ARTIFACTS", "NOTEBOOK_MODE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    for var in ("NOTEBOOK_ARTIFACTS", "NOTEBOOK_MODE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HELPERS_PRECISION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HELPERS_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("NEWSGROUPS_ARCHIVE", namespace["_archive"])

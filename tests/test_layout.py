@@ -134,3 +134,27 @@ def test_public_functions_name_the_notebook_that_teaches_them(name):
         wrong += [n for n in named if n not in real]
     assert not wrong, f"{name}: docstrings name notebooks that do not exist: {wrong}"
     assert not missing, f"{name}: these do not say which notebook teaches them: {missing}"
+
+
+def _names_imported_from_helpers(path: Path) -> list[tuple[str, str]]:
+    """``(module, name)`` for every ``from helpers.x import name`` in ``path``, wherever it sits."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [(node.module, alias.name) for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers")
+            for alias in node.names]
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "bench").glob("*.py")), ids=lambda p: p.name)
+def test_bench_scripts_import_names_that_exist(script):
+    """The benchmark scripts run only by hand or by `make bench`; a name moved inside helpers
+    must not leave one of them failing on its first line."""
+    import importlib
+    import importlib.util
+
+    def exists(module: str, name: str) -> bool:
+        return (hasattr(importlib.import_module(module), name)
+                or importlib.util.find_spec(f"{module}.{name}") is not None)
+
+    missing = [f"{module}.{name}" for module, name in _names_imported_from_helpers(script)
+               if not exists(module, name)]
+    assert not missing, f"{script.name} imports names helpers no longer has: {missing}"

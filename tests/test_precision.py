@@ -12,6 +12,12 @@ from helpers.precision import Precision, choose_precision, cpu_flags, model_prec
 from conftest import tiny_config
 
 
+@pytest.fixture(autouse=True)
+def no_precision_variable(monkeypatch):
+    """These tests decide from fake hardware: the suite's HELPERS_PRECISION=float32 would override it."""
+    monkeypatch.delenv("HELPERS_PRECISION", raising=False)
+
+
 def _never_probe() -> float:
     raise AssertionError("the probe must not run here")
 
@@ -42,6 +48,10 @@ def test_a_setting_overrides_the_hardware(monkeypatch):
     assert choose_precision("float32", flags={"amx_bf16"}, gpu=None).policy == "float32"
     monkeypatch.setenv("HELPERS_PRECISION", "mixed_bfloat16")
     assert choose_precision(flags=set(), gpu=None) == Precision("mixed_bfloat16", "asked for mixed_bfloat16")
+    # RunSettings.precision is "auto" by default: the variable must still override it ...
+    assert choose_precision("auto", flags=set(), gpu=None).policy == "mixed_bfloat16"
+    # ... but not a policy named outright
+    assert choose_precision("float32", flags=set(), gpu=None).policy == "float32"
     with pytest.raises(ValueError, match="HELPERS_PRECISION"):
         choose_precision("half", gpu=None)
 
@@ -81,8 +91,10 @@ def test_a_bfloat16_training_step_runs_and_its_loss_falls_like_float32(encoder, 
 
 
 @pytest.mark.slow
-def test_load_classifier_builds_in_the_chosen_precision():
+def test_load_classifier_builds_in_the_chosen_precision(monkeypatch):
     model = load_classifier("minilm-l6", ["a", "b"], precision="mixed_bfloat16", compile=False)
     assert model_precision(model) == "mixed_bfloat16"
     assert keras.mixed_precision.global_policy().name == "float32"  # nothing leaks to later models
-    assert load_classifier("minilm-l6", ["a", "b"], compile=False).dtype_policy.name == "float32"  # the tests' setting
+    monkeypatch.setenv("HELPERS_PRECISION", "float32")
+    assert load_classifier("minilm-l6", ["a", "b"], compile=False).dtype_policy.name == "float32"
+    assert load_classifier("minilm-l6", ["a", "b"], precision="auto", compile=False).dtype_policy.name == "float32"

@@ -171,3 +171,29 @@ def test_score_each_epoch_watches_without_choosing(tiny_classifier, batches, cap
     assert capsys.readouterr().out.count(" - test_accuracy: ") == 2  # on each epoch's line
     labels = [line.get_label() for line in history.plot_history().axes[0].get_lines()]
     assert "test (watched, chooses nothing)" in labels
+
+
+@pytest.mark.slow
+def test_build_learner_builds_what_the_settings_ask_for(toy_texts):
+    """Notebooks 03/04 and the full run build through one function, so a setting such as
+    ``tail``, ``pooling`` or ``layer_decay`` cannot be honoured in one and dropped in another."""
+    from helpers.data import LabeledTexts
+    from helpers.full_run import build_learner
+    from helpers.layer_decay import LayerwiseAdam
+    from helpers.run import RunSettings
+
+    texts, labels = toy_texts
+    train = LabeledTexts(texts, labels, ["a", "b", "c", "d"])
+    plain = build_learner(RunSettings(maxlen=64, batch_size=16), train)
+    assert (plain.encoder.maxlen, plain.encoder.tail) == (64, 0)
+    assert type(plain.model).__name__ == "TFBertForSequenceClassification"  # the [CLS] pooler's head
+    assert type(plain.model.optimizer) is not LayerwiseAdam
+    assert count_batches(plain.batches) == 5  # 80 texts in batches of 16
+    assert plain.precision.policy == "float32"  # HELPERS_PRECISION=float32 in unit tests
+
+    changed = build_learner(RunSettings(maxlen=64, batch_size=16, tail=16, pooling="mean", layer_decay=0.8), train)
+    assert changed.encoder.tail == 16
+    assert changed.model.config.pooling == "mean"
+    assert type(changed.model).__name__ == "TFBertMeanPooledClassifier"
+    assert isinstance(changed.model.optimizer, LayerwiseAdam)
+    assert changed.model.optimizer.factors["head"] == 1.0
