@@ -15,13 +15,15 @@ The record names the CPU flags that decide the precision (``helpers.precision``)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere in the repo
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from anywhere in the repo
 
 import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow)
 from helpers.backend import keras  # noqa: E402
@@ -29,6 +31,7 @@ from helpers.data import load_newsgroups  # noqa: E402
 from helpers.model import load_classifier  # noqa: E402
 from helpers.precision import choose_precision, cpu_flags  # noqa: E402
 from helpers.predictor import predict_logits  # noqa: E402
+from helpers.run import RunSettings  # noqa: E402
 from helpers.tokenizer import TextEncoder  # noqa: E402
 
 POLICIES = ("float32", "mixed_bfloat16")
@@ -78,7 +81,36 @@ def run(quick: bool = False) -> dict:
         }
         print(maxlen, json.dumps(record["by_maxlen"][maxlen]), flush=True)
     keras.backend.clear_session()
+    record["validation_accuracy"] = validation_accuracy()
     return record
+
+
+def validation_accuracy(path: Path = ROOT / "bench" / "results.json") -> dict[str, list[dict]]:
+    """The recipe's date-ordered validation runs (``bench/date_validation.py``) by precision:
+    the same settings but for ``precision`` and ``seed``, the rate from the LR finder. Read
+    from the records, not trained here (each run takes 15-25 minutes).
+
+    >>> validation_accuracy(Path("/nonexistent"))
+    {}
+    """
+    if not path.is_file():
+        return {}
+    by_policy: dict[str, list[dict]] = {}
+    for r in json.loads(path.read_text()).get("date_validation", []):
+        settings, policy = r.get("settings", {}), (r.get("precision") or {}).get("policy")
+        if policy and _is_the_recipe(settings):
+            by_policy.setdefault(policy, []).append(
+                {"seed": settings["seed"], "accuracy": r["accuracy"], "lr_max": r["lr_max"],
+                 "epochs": settings["epochs"], "date": r.get("date")})
+    return by_policy
+
+
+def _is_the_recipe(settings: dict) -> bool:
+    """Default settings but for precision, seed and epochs (4 when these runs were made)."""
+    defaults = json.loads(json.dumps(dataclasses.asdict(RunSettings())))  # tuples as the records hold them
+    ignored = {"precision", "seed", "epochs"}
+    return settings.get("lr_max") is None and settings.get("lr_suggestion") is None and all(
+        settings.get(k) == v for k, v in defaults.items() if k not in ignored and k in settings)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,11 @@ from helpers.checks import InputError
 from helpers.predictor import Predictor
 
 # The largest count of bench/bench_predict.py's grid that stays under 10 s on 2 CPU cores
-# (MiniLM, maxlen 256): 500 perturbed texts, median 8.1 s. Its top 10 words agree with a
-# 5,000-sample reference at 0.48 only; 2,500 reach 0.73 in ~31 s (bench/lime_sampling.py).
-DEFAULT_NUM_SAMPLES = 500
+# (MiniLM, maxlen 256, the bfloat16 predictor; AMD EPYC with avx512_bf16, 2026-12-02):
+# medians over 10 test messages 8.3 s at 500, 9.3 s at 550, 10.3 s at 600. 500 samples'
+# top 10 words agree with a 5,000-sample reference at 0.48 only; 2,500 reach 0.73 in ~31 s
+# (bench/lime_sampling.py).
+DEFAULT_NUM_SAMPLES = 550
 WORD = re.compile(r"\w+")  # LIME's words: what its split_expression r"\W+" leaves
 METHODS = ("integrated_gradients", "gradient_x_input")
 
@@ -118,8 +120,8 @@ def explain(predictor: Predictor, text: str, *, class_name: str | None = None,
     if num_samples < 5000:
         notes.append("These weights carry sampling noise: on 20 Newsgroups test messages, 500 "
                      "samples shared about half of their top 10 words with a 5,000-sample run, "
-                     "2,500 about three quarters. Trust the words that stay on top with another "
-                     "seed=.")
+                     "2,500 about three quarters. Trust the words that stay on top when you "
+                     "explain again with another seed (seed=...).")
     if np.abs(classify.first - probs).max() > 1e-3:
         notes.append("The cut text and the full text get slightly different probabilities "
                      "(a word split at the cut is tokenized differently).")
