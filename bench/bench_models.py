@@ -23,6 +23,7 @@ import helpers  # noqa: F401  (Keras 2 before TensorFlow)
 from helpers.costs import cost_table  # noqa: F401  (re-exported for the bench)
 from helpers.compatibility import check_compatibility
 
+
 def run(quick: bool = False) -> dict:
     """Both tables as records: ``{"compatibility": [...], "cost": [...], "seconds": ...}``.
 

@@ -1,7 +1,7 @@
 """Benchmark a saved predictor: throughput, single-text latency, and LIME's speed/quality trade-off.
 
-    $ python bench/bench_predict.py artifacts/newsgroups --quick           # 3 texts, ~15 min
-    $ python bench/bench_predict.py artifacts/newsgroups --out bench.json  # 20 texts, ~1.5 h
+    $ python bench/bench_predict.py artifacts/predictor --quick            # 3 texts, ~15 min
+    $ python bench/bench_predict.py artifacts/predictor --out bench.json   # 20 texts, ~1.5 h
     $ python bench/bench_predict.py DIR --remove headers footers quotes    # as in training
 
 For the explanations it times ``explain`` at several ``num_samples`` on the same test
@@ -43,7 +43,7 @@ def run(predictor_dir: str, quick: bool = False, *, texts: Sequence[str] | None 
     ``reference_samples=None`` times the explanations without scoring their agreement;
     ``n_texts`` explains that many messages (default 3 quick, else 20).
 
-    >>> results = run("artifacts/newsgroups", quick=True)
+    >>> results = run("artifacts/predictor", quick=True)
     >>> results["recommended_num_samples"]
     500
     """
