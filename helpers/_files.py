@@ -73,7 +73,7 @@ def replace_folder(tmp: Path, target: Path) -> None:
     """
     old = None
     if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        old = target.parent / f"{_aside_prefix(target)}{uuid.uuid4().hex[:8]}"
         os.rename(target, old)
     try:
         os.rename(tmp, target)
@@ -83,3 +83,17 @@ def replace_folder(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _aside_prefix(target: Path) -> str:
+    return f".{target.name}.old-"
+
+
+def moved_aside(target: Path) -> list[Path]:
+    """The old folders ``replace_folder`` moved aside from ``target`` and has not deleted yet
+    (a process killed between its two renames leaves one), oldest first. Not in a notebook.
+
+    >>> moved_aside(tmp / "folder")
+    []
+    """
+    return sorted(target.parent.glob(f"{_aside_prefix(target)}*"), key=lambda p: p.stat().st_mtime)

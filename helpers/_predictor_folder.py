@@ -19,7 +19,7 @@ import os
 import warnings
 from pathlib import Path
 
-from helpers._files import sha256
+from helpers._files import moved_aside, sha256
 
 FORMAT = "helpers.predictor"
 FORMAT_VERSION = 1
@@ -50,8 +50,8 @@ def read_manifest(directory: str | os.PathLike) -> dict:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        aside = sorted(directory.parent.glob(f".{directory.name}.old-*"))
-        hint = f" A previous version is at {aside[0]} (an interrupted save?)." if aside else ""
+        aside = moved_aside(directory)
+        hint = f" A previous version is at {aside[-1]} (an interrupted save?)." if aside else ""
         raise PredictorLoadError(f"No predictor folder at {directory}: check the path.{hint}")
     path = directory / MANIFEST
     if not path.is_file():
@@ -122,7 +122,7 @@ def recover_interrupted_save(target: Path) -> None:
     """
     if target.exists():
         return
-    aside = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    aside = moved_aside(target)
     if aside and (aside[-1] / MANIFEST).is_file():
         os.rename(aside[-1], target)
         warnings.warn(f"Restored the previous predictor at {target}: a save into it was "

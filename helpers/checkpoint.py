@@ -63,6 +63,11 @@ class Checkpoint:
     def epochs_done(self) -> int:
         return int(self.state["epochs_done"])
 
+    def epoch_logs(self) -> dict[str, list[float]]:
+        """A copy of the per-epoch metrics so far (``loss``, ``val_loss``, ...), to extend.
+        Not in a notebook."""
+        return {k: list(v) for k, v in self.state["epochs"].items()}
+
 
 def save_checkpoint(directory: str | os.PathLike, model: keras.Model,
                     state: dict[str, Any]) -> Path:
@@ -201,7 +206,7 @@ class TrainingExtras:
         return bool(self.done and self.done.state.get("stopped_early"))
 
     def epochs_so_far(self) -> dict[str, list[float]]:
-        return {k: list(v) for k, v in self.done.state["epochs"].items()} if self.done else {}
+        return self.done.epoch_logs() if self.done else {}
 
     def say_interrupted(self) -> None:
         if self.saver is not None and self.saver.last is not None:
@@ -252,7 +257,7 @@ class ResumeSaver(keras.callbacks.Callback):
                  done: Checkpoint | None, stopper: keras.callbacks.EarlyStopping | None) -> None:
         super().__init__()
         self.directory, self.scheduler, self.run, self.stopper = directory, scheduler, run, stopper
-        self.epochs = {k: list(v) for k, v in done.state["epochs"].items()} if done else {}
+        self.epochs = done.epoch_logs() if done else {}
         self.early = done.state.get("early_stopping") if done else None
         self.last: Path | None = done.folder if done else None
 

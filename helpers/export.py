@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from helpers._files import replace_folder
 from helpers.backend import keras, tf
 
 if TYPE_CHECKING:
@@ -191,9 +192,7 @@ def export_saved_model(predictor: Predictor, directory: str | os.PathLike) -> Pa
     try:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.classify,
                                                           "tokenize": module.tokenize})
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
+        replace_folder(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

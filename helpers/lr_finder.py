@@ -176,7 +176,7 @@ def lr_find(model: keras.Model, train_data: tf.data.Dataset, *, start_lr: float 
     and the optimizer's whole state (iterations, slots such as Adam's moments, learning
     rate) are put back afterwards, even on error. Repeatable on CPU: the same seeds (model,
     ``TextEncoder.dataset(seed=...)``) give the same losses, exactly
-    (tests/test_determinism.py). Taught in notebook 03.
+    (tests/test_determinism.py).
     Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> result = lr_find(model, encoder.dataset(texts, labels, shuffle=True))  # doctest: +SKIP

@@ -47,7 +47,7 @@ class RunSettings:
     # The finder sweeps on texts cut at 128 tokens: half the cost, the same suggestions
     # as at 256 on the date-ordered split (README).
     lr_find_maxlen: int = 128
-    lr_find_steps: int | None = None  # None: the finder's own default (helpers.schedule.SWEEP)
+    lr_find_steps: int | None = None  # None: the finder's own default (helpers.lr_finder.SWEEP)
     padding: Literal["dynamic", "static"] = "dynamic"
     # Length bucketing of the training batches saves padding, but it cost accuracy on the
     # date-ordered validation split (95.58% against 96.46%, same settings; see README) and
