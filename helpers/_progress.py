@@ -1,5 +1,7 @@
 """Progress bars: tqdm's widget in Jupyter, plain text in a terminal or a headless run.
 
+Text bars go to stdout: a notebook shows stderr on a red background, as if it were an error.
+
 A notebook executed headlessly would store the widget as a frozen "0%"; set
 ``HELPERS_PROGRESS=text`` (``python -m helpers.suite`` does) to get text bars instead.
 
@@ -11,6 +13,7 @@ A notebook executed headlessly would store the widget as a frozen "0%"; set
 from __future__ import annotations
 
 import os
+import sys
 from typing import Iterable, TypeVar
 
 T = TypeVar("T")
@@ -18,7 +21,7 @@ ENV_VAR = "HELPERS_PROGRESS"
 
 
 def progress(iterable: Iterable[T], **kwargs) -> Iterable[T]:
-    """``iterable`` wrapped in a tqdm progress bar (keyword arguments go to tqdm).
+    """``iterable`` wrapped in a tqdm progress bar (keyword arguments go to tqdm), on stdout.
 
     >>> list(progress(range(3), disable=True))
     [0, 1, 2]
@@ -27,4 +30,4 @@ def progress(iterable: Iterable[T], **kwargs) -> Iterable[T]:
         from tqdm.std import tqdm
     else:
         from tqdm.auto import tqdm
-    return tqdm(iterable, **kwargs)
+    return tqdm(iterable, **{"file": sys.stdout, **kwargs})

@@ -25,6 +25,7 @@ import pandas as pd
 from helpers.backend import AutoConfig, PretrainedConfig, transformers
 from helpers.model import (EMBEDDED_MODEL, ModelSource, build_from_config, classifier_config,
                            compile_classifier, load_classifier)
+from helpers.precision import Precision, choose_precision, for_family, precision_scope
 from helpers.predictor import predict_logits
 from helpers.registry import SPECS, ModelSpec, _fast_tokenizer, published_config
 from helpers.tokenizer import TextEncoder
@@ -77,19 +78,22 @@ def check_compatibility(families: Iterable[str] | None = None, *, seed: int = 0)
     if unknown:
         raise ValueError(f"Unknown families {unknown}; choose from {sorted(by_type)}.")
     encoder = TextEncoder.from_model(EMBEDDED_MODEL, maxlen=32)
-    return pd.DataFrame([_check_family(by_type[f], encoder, seed) for f in wanted])
+    precision = choose_precision()
+    return pd.DataFrame([_check_family(by_type[f], encoder, seed, precision) for f in wanted])
 
 
-def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int) -> dict:
+def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int, precision: Precision) -> dict:
     auto = transformers.models.auto.modeling_tf_auto
     row = {"family": spec.model_type, "model": spec.name,
            "tf_class": auto.TF_MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES.get(spec.model_type),
-           "verdict": "works", "failed_at": "", "error": "", "train_loss": np.nan,
+           "precision": precision.policy, "verdict": "works", "failed_at": "", "error": "", "train_loss": np.nan,
            "logits_max_abs_diff": np.nan, "own_fast_tokenizer": _fast_tokenizer(spec.model_type),
            "tokenizer_tested": TOKENIZER_NOTE, "notes": _caveats(spec)}
     start = time.perf_counter()
+    precision = for_family(precision, spec.model_type)
+    row["precision"] = precision.policy
     with tensorflow_warnings() as warnings:
-        _run_family(spec, encoder, seed, row)
+        _run_family(spec, encoder, seed, precision, row)
     unused = unused_weights(warnings)
     if unused:
         row["notes"] = "; ".join(filter(None, [row["notes"], f"no gradient for {len(unused)} weight(s) this "
@@ -98,13 +102,20 @@ def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int) -> dict:
     return row
 
 
-def _run_family(spec: ModelSpec, encoder: TextEncoder, seed: int, row: dict) -> None:
-    """Train, predict, save, reload and compare; fills ``row`` (a failure names its stage)."""
+def _run_family(spec: ModelSpec, encoder: TextEncoder, seed: int, precision: Precision, row: dict) -> None:
+    """Train, predict, save, reload and compare; fills ``row`` (a failure names its stage).
+
+    The model is built and reloaded in the same precision, the one this machine trains in,
+    so the reloaded logits must equal the first ones: the same weights through the same
+    arithmetic. (Reloading a float32 model in bfloat16 moves logits by about 1e-3: a
+    precision change, not a broken save.)
+    """
     stage = "config"
     try:
         config = classifier_config(tiny_config(spec), _CLASSES)
         stage = "build"
-        model = compile_classifier(build_from_config(config, seed=seed), learning_rate=1e-3)
+        with precision_scope(precision):
+            model = compile_classifier(build_from_config(config, seed=seed), learning_rate=1e-3)
         stage = "train"
         history = model.fit(encoder.dataset(_TEXTS, _LABELS, batch_size=8), epochs=1, verbose=0)
         row["train_loss"] = float(history.history["loss"][-1])
@@ -114,7 +125,7 @@ def _run_family(spec: ModelSpec, encoder: TextEncoder, seed: int, row: dict) -> 
         with tempfile.TemporaryDirectory() as folder:
             model.save_pretrained(folder)
             source = ModelSource(spec.name, Path(folder), "local")
-            reloaded = load_classifier(source, _CLASSES, compile=False)
+            reloaded = load_classifier(source, _CLASSES, compile=False, precision=precision)
             after = predict_logits(reloaded, encoder, _TEXTS)
         stage = "compare"
         row["logits_max_abs_diff"] = diff = float(np.max(np.abs(before - after)))

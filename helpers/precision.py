@@ -40,6 +40,9 @@ from helpers.backend import keras, tf
 ENV_VAR = "HELPERS_PRECISION"
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 PROBE_MIN_SPEEDUP = 1.2  # bfloat16 must beat float32 by this much in the probe to be chosen
+# Families whose TensorFlow code fails under a mixed policy (found by helpers.compatibility):
+# they compute in float32 whatever the machine could do.
+FLOAT32_ONLY = {"xlnet": "TensorFlow's XLNet attention mixes float32 and bfloat16 in one einsum"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,24 @@ def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
 
 
 @functools.cache
+def cpu_summary(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
+    """This machine's CPU as figures are labelled with: cores, model and its bfloat16 flags.
+    Not in a notebook.
+
+    >>> "cores" in cpu_summary()
+    True
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        text = ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                 "an unknown CPU")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    flags = sorted(cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"})
+    return f"{cores} cores of {model} with {' '.join(flags) or 'no bfloat16 instructions'}"
+
+
 def bf16_matmul_speedup(n: int = 1024, repeats: int = 5) -> float:
     """How many times faster a bfloat16 ``n x n`` matrix product runs than a float32 one.
 
@@ -147,6 +168,20 @@ def choose_precision(
         return Precision("float32", f"CPU has AVX512-BF16, but a bfloat16 matrix product ran only "
                                     f"{speedup:.1f}x as fast as float32")
     return Precision("float32", "CPU has no bfloat16 instructions (no amx_bf16 or avx512_bf16)")
+
+
+def for_family(precision: Precision, model_type: str) -> Precision:
+    """``precision``, or float32 for a family that cannot compute in a mixed policy (the reason says why).
+    Not in a notebook.
+
+    >>> for_family(Precision("mixed_bfloat16", "AMX"), "xlnet").policy
+    'float32'
+    >>> for_family(Precision("mixed_bfloat16", "AMX"), "bert").policy
+    'mixed_bfloat16'
+    """
+    if precision.policy == "float32" or model_type not in FLOAT32_ONLY:
+        return precision
+    return Precision("float32", f"{FLOAT32_ONLY[model_type]}, so float32 rather than {precision.policy}")
 
 
 @contextlib.contextmanager

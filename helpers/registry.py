@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers._large_model import LARGE_MODEL, LARGE_MODEL_COMMAND, is_installed, large_model_path
 from helpers.backend import AutoConfig, PretrainedConfig, transformers
 from helpers.model import EMBEDDED_MODEL, build_from_config, classifier_config, count_parameters, resolve_model
 
@@ -43,6 +44,12 @@ _BERT_BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                   intermediate_size=3072)
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(EMBEDDED_MODEL, "MiniLM (BERT)", "bert", False, None),
+    # The optional large model (make setup-large): all-mpnet-base-v2's published config.json.
+    ModelSpec(LARGE_MODEL, "MPNet", "mpnet", False,
+              dict(_BERT_BASE, vocab_size=30527, max_position_embeddings=514,
+                   relative_attention_num_buckets=32, layer_norm_eps=1e-5, pad_token_id=1,
+                   bos_token_id=0, eos_token_id=2),
+              ("sentence-transformers/all-mpnet-base-v2",)),
     ModelSpec("bert-base-uncased", "BERT", "bert", False,
               dict(_BERT_BASE, vocab_size=30522, max_position_embeddings=512, type_vocab_size=2),
               ("bert-base-uncased", "google-bert/bert-base-uncased"), True),
@@ -127,6 +134,8 @@ def local_weights(spec: ModelSpec) -> Path | None:
     """
     if spec.name == EMBEDDED_MODEL:
         return resolve_model(spec.name).path
+    if spec.name == LARGE_MODEL and is_installed():
+        return large_model_path()
     from huggingface_hub import try_to_load_from_cache
 
     for repo in spec.hub_ids:
@@ -186,6 +195,8 @@ def model_info(name: str) -> dict:
     total, encoder = _counted(spec.name)
     if spec.name == EMBEDDED_MODEL:
         available = "embedded"
+    elif spec.name == LARGE_MODEL:
+        available = "embedded (make setup-large)" if is_installed() else f"optional: {LARGE_MODEL_COMMAND}"
     else:
         available = "local cache" if local_weights(spec) else "needs download"
     return {"name": spec.name, "family": spec.family, "model_type": spec.model_type,

@@ -108,8 +108,10 @@ def time_line(notebook: str) -> str | None:
             found.append(f"{name} {seconds:.0f} s")
     if not found:
         return None
+    from helpers.precision import cpu_summary
+
     return ("**Measured time** (this notebook in a fresh kernel, `python -m helpers.suite`, on the machine "
-            f"that stored these outputs; each mode's last run): {' · '.join(found)}.")
+            f"that stored these outputs, {cpu_summary()}; each mode's last run): {' · '.join(found)}.")
 
 
 def stamp_time(nb, notebook: str) -> None:

@@ -112,6 +112,18 @@ def test_bert_and_distilbert_work_through_our_pipeline():
     assert result["tokenizer_tested"].str.contains("not exercised").all()
 
 
+def test_in_bfloat16_every_family_reloads_to_the_same_logits(monkeypatch):
+    """Notebook 02 runs the check in the machine's precision: bfloat16 on a CPU with AMX or
+    AVX512-BF16. Built in one precision and reloaded in another, every family 'failed' (logits
+    moved ~1e-3); XLNet's TF attention cannot run in bfloat16 at all and must fall back."""
+    monkeypatch.setenv("HELPERS_PRECISION", "mixed_bfloat16")
+    result = compatibility.check_compatibility(["bert", "xlnet"]).set_index("family")
+    assert list(result["verdict"]) == ["works", "works"], result["error"].tolist()
+    assert result.loc["bert", "precision"] == "mixed_bfloat16"
+    assert result.loc["xlnet", "precision"] == "float32"
+    assert (result["logits_max_abs_diff"] <= 1e-5).all()
+
+
 def test_a_failing_reload_is_recorded_not_raised(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("weights lost on the way")
