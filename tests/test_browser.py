@@ -43,15 +43,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def require_browser(chromium: str | None, driver: str | None) -> None:
+    """Skip (or, with HELPERS_REQUIRE_BROWSER=1 as in CI, fail) when Chromium or its driver is missing."""
+    if chromium and driver:
+        return
+    why = ("the browser tests need Chromium and its driver: run `make test` as root (it installs "
+           "them), or `sudo apt-get install -y chromium chromium-driver`")
+    if os.environ.get("HELPERS_REQUIRE_BROWSER") == "1":
+        pytest.fail(why + " (HELPERS_REQUIRE_BROWSER=1: they may not be skipped here).")
+    pytest.skip(why + ".")
+
+
+def test_a_missing_browser_skips_with_the_fix_or_fails_where_required(monkeypatch):
+    monkeypatch.delenv("HELPERS_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium chromium-driver"):
+        require_browser(None, "/usr/bin/chromedriver")
+    monkeypatch.setenv("HELPERS_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="may not be skipped"):
+        require_browser("/usr/bin/chromium", None)
+    require_browser("/usr/bin/chromium", "/usr/bin/chromedriver")  # both there: nothing happens
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1, serving copies of the notebooks (the real ones are never saved)."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        why = ("the browser tests need Chromium and its driver: run `make test` as root (it installs "
-               "them), or `sudo apt-get install -y chromium chromium-driver`")
-        if os.environ.get("HELPERS_REQUIRE_BROWSER") == "1":
-            pytest.fail(why + " (HELPERS_REQUIRE_BROWSER=1: they may not be skipped here).")
-        pytest.skip(why + ".")
+    require_browser(CHROMIUM, CHROMEDRIVER)
     home = tmp_path_factory.mktemp("lab")
     root = home / "notebooks"
     root.mkdir()
