@@ -219,6 +219,18 @@ def most_confused(
     return pd.DataFrame(pairs, columns=["true", "predicted", "count"])
 
 
+def subject_and_body(text: str, lines: int = 6) -> tuple[str, list[str]]:
+    """A message's ``Subject:`` line and its first ``lines`` non-empty lines after the headers.
+    Taught in notebooks/05_top_losses.ipynb.
+
+    >>> subject_and_body("From: a@b\nSubject: Gamma\n\nHello,\n\nwhich monitor?", lines=1)
+    ('Subject: Gamma', ['Hello,'])
+    """
+    head, _, body = text.partition("\n\n")
+    subject = next((line for line in head.splitlines() if line.startswith("Subject:")), "(no subject line)")
+    return subject, [line for line in body.splitlines() if line.strip()][:lines]
+
+
 def _checked(model, encoder, texts, labels, class_names, probs) -> tuple[np.ndarray, np.ndarray]:
     """Validate the inputs (``helpers.checks``), predict if needed; return ``(probs, labels)``."""
     texts = check_texts(texts, where="top_losses/most_confused")

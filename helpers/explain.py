@@ -2,8 +2,7 @@
 
 - ``explain``: LIME. Hide random words, watch the class probability move, fit a linear
   model to that. Treats the model as a black box, costs hundreds of predictions.
-- ``explain_gradients``: integrated gradients (or gradient x input) on the word
-  embeddings. A few dozen backward passes, but needs the model's insides.
+- ``explain_gradients``: integrated gradients (or gradient x input) on the word embeddings.
 
 Both return an ``Explanation``: in Jupyter, the text with the words that support the class
 in green and those against it in red. Compare the two on the same text:
@@ -29,11 +28,8 @@ from helpers._html import explanation_html
 from helpers.checks import InputError
 from helpers.predictor import Predictor
 
-# The largest count of bench/bench_predict.py's grid that stays under 10 s on 2 CPU cores
-# (MiniLM, maxlen 256, the bfloat16 predictor; AMD EPYC with avx512_bf16, 2026-12-02):
-# medians over 10 test messages 8.3 s at 500, 9.3 s at 550, 10.3 s at 600. 500 samples'
-# top 10 words agree with a 5,000-sample reference at 0.48 only; 2,500 reach 0.73 in ~31 s
-# (bench/lime_sampling.py).
+# The largest count of bench/bench_predict.py's grid under 10 s per explanation on 2 CPU cores
+# (AMD EPYC, avx512_bf16, 2026-12-02); the timings and agreement figures: docs/results.md.
 DEFAULT_NUM_SAMPLES = 550
 WORD = re.compile(r"\w+")  # LIME's words: what its split_expression r"\W+" leaves
 METHODS = ("integrated_gradients", "gradient_x_input")
@@ -61,19 +57,24 @@ class Explanation:
         """The class the model predicts for the text."""
         return self.class_names[int(np.argmax(self.probabilities))]
 
+    def word_weights(self) -> Counter:
+        """Each word's weight, a repeated word's weights summed (what ``top_words`` ranks)."""
+        total: Counter = Counter()
+        for word, weight in self.weights:
+            total[word] += weight
+        return total
+
     def top_words(self, k: int = 10) -> list[str]:
         """The ``k`` words with the largest absolute weight (a repeated word's weights summed).
 
         >>> explain(predictor, "the doctor saw the patient", num_samples=50).top_words(2)
         [..., ...]
         """
-        total: Counter = Counter()
-        for word, weight in self.weights:
-            total[word] += weight
+        total = self.word_weights()
         return sorted(total, key=lambda word: -abs(total[word]))[:k]
 
     def __repr__(self) -> str:
-        top = ", ".join(f"{word} {weight:+.3f}" for word, weight in self.weights[:5])
+        top = ", ".join(f"{word} {self.word_weights()[word]:+.3f}" for word in self.top_words(5))
         return (f"Explanation({self.method}: class {self.class_name!r}, predicted "
                 f"{self.predicted!r} p={self.probabilities.max():.2f}; {top})")
 

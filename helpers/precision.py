@@ -159,7 +159,7 @@ def choose_precision(
                                     "too old for fast float16")
     flags = cpu_flags() if flags is None else flags
     if "amx_bf16" in flags:
-        return Precision("mixed_bfloat16", "CPU has AMX-BF16 (amx_bf16 in /proc/cpuinfo)")
+        return Precision("mixed_bfloat16", "CPU has AMX-BF16 (the amx_bf16 flag)")
     if "avx512_bf16" in flags:
         speedup = probe()
         if speedup >= PROBE_MIN_SPEEDUP:

@@ -151,7 +151,7 @@ class RunMode:
             "maxlen (tokens)": lambda m: m.settings.maxlen,
             "epochs": lambda m: m.settings.epochs,
             "batch size": lambda m: m.settings.batch_size,
-            "LR finder steps": lambda m: m.settings.lr_find_steps,
+            "LR finder steps": lambda m: m.settings.lr_find_steps or "its default",
             "LIME perturbed texts": lambda m: m.lime_samples,
             "integrated-gradient steps": lambda m: m.gradient_steps,
         }

@@ -128,6 +128,7 @@ def recorded_runs() -> pd.DataFrame:
 
 def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
     """For each recipe run with more than one seed: the seeds, the lowest and highest accuracy.
+    Taught in notebooks/04_one_cycle_training.ipynb.
 
     >>> runs = pd.DataFrame({"model": ["m"] * 3, "epochs": [5, 5, 4], "maxlen": [256] * 3,
     ...     "learning rate": ["finder"] * 3, "precision": ["float32"] * 3, "seed": [42, 7, 42],

@@ -14,7 +14,8 @@ from helpers.suite import notebook_paths
 PATHS = notebook_paths()
 CONTROL = re.compile(r"[\x08\r]|\x1b\[")
 WARNING_LINE = re.compile(r"^(WARNING:|INFO:(tensorflow|absl)|[IWEF]\d{4} \d\d:\d\d|\S+:\d+: \w*Warning:)", re.M)
-ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(=\[])/(?:[\w.-]+/)+[\w.-]+")
+# A path on this machine (a message's own text may hold paths such as /pub/gopher: not ours).
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s'\"(=\[])/(?:home|root|tmp|work|usr|opt|var|proc|etc|srv|mnt|Users)/[\w./-]+")
 PROGRESS_LINE = re.compile(r"\d+%\||\d+/\d+ \[[=>.]*\]")
 SKIPPED_MIMES = ("image/", "application/vnd.jupyter.widget-view+json")
 MAX_STREAMS_PER_CELL = 4

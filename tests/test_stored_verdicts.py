@@ -17,7 +17,7 @@ from tests.test_output_hygiene import stored_texts
 PATHS = notebook_paths()
 # A verdict column or line that says a check failed, e.g. a compatibility table's "fails".
 FAILED_VERDICT = re.compile(r"\bfails?\b|\bFAILED\b")
-NOT_A_NUMBER = re.compile(r"\bNaN\b|\bnan\b|\binf\b")
+NOT_A_NUMBER = re.compile(r"\bNaN\b|(?<![\w.])nan(?![\w.])|(?<![\w.])-?inf(?![\w.])")  # not "inf..." or "nan." in a text
 # A self-check that prints its outcome ("same probabilities after reload: False").
 FALSE_CHECK = re.compile(r":\s*False\s*$", re.M)
 
