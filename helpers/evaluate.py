@@ -223,7 +223,7 @@ def subject_and_body(text: str, lines: int = 6) -> tuple[str, list[str]]:
     """A message's ``Subject:`` line and its first ``lines`` non-empty lines after the headers.
     Taught in notebooks/05_top_losses.ipynb.
 
-    >>> subject_and_body("From: a@b\nSubject: Gamma\n\nHello,\n\nwhich monitor?", lines=1)
+    >>> subject_and_body("From: a@b\\nSubject: Gamma\\n\\nHello,\\n\\nwhich monitor?", lines=1)
     ('Subject: Gamma', ['Hello,'])
     """
     head, _, body = text.partition("\n\n")
