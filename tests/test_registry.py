@@ -34,7 +34,9 @@ def test_registry_lists_every_tutorial_model_with_complete_columns(table):
     assert table[REQUIRED].notna().all().all(), table[REQUIRED].isna().sum()
     # Only XLNet (relative positions, no position table) has no length limit.
     assert list(table.loc[table["max_positions"].isna(), "name"]) == ["xlnet-base-cased"]
-    assert set(table["available"]) <= {"embedded", "local cache", "needs download"}
+    assert set(table["available"]) <= {"embedded", "local cache", "needs download",
+                                       "embedded (make setup-large)", "optional: make setup-large"}
+    assert "make setup-large" in table.set_index("name").loc["mpnet-base", "available"]
     assert (table["parameters"] > table["encoder_parameters"]).all()  # the head adds some
 
 
