@@ -84,14 +84,13 @@ def check_compatibility(families: Iterable[str] | None = None, *, seed: int = 0)
 
 def _check_family(spec: ModelSpec, encoder: TextEncoder, seed: int, precision: Precision) -> dict:
     auto = transformers.models.auto.modeling_tf_auto
+    precision = for_family(precision, spec.model_type)  # what load_classifier would build it in
     row = {"family": spec.model_type, "model": spec.name,
            "tf_class": auto.TF_MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES.get(spec.model_type),
            "precision": precision.policy, "verdict": "works", "failed_at": "", "error": "", "train_loss": np.nan,
            "logits_max_abs_diff": np.nan, "own_fast_tokenizer": _fast_tokenizer(spec.model_type),
            "tokenizer_tested": TOKENIZER_NOTE, "notes": _caveats(spec)}
     start = time.perf_counter()
-    precision = for_family(precision, spec.model_type)
-    row["precision"] = precision.policy
     with tensorflow_warnings() as warnings:
         _run_family(spec, encoder, seed, precision, row)
     unused = unused_weights(warnings)

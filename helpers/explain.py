@@ -4,8 +4,7 @@
   model to that. Treats the model as a black box, costs hundreds of predictions.
 - ``explain_gradients``: integrated gradients (or gradient x input) on the word embeddings.
 
-Both return an ``Explanation``: in Jupyter, the text with the words that support the class
-in green and those against it in red. Compare the two on the same text:
+Both return an ``Explanation`` (words for the class in green, against it in red); compare them:
 
     >>> from helpers.explain import explain, explain_gradients
     >>> explain(predictor, test.texts[0], num_samples=50)
@@ -28,11 +27,11 @@ from helpers._html import explanation_html
 from helpers.checks import InputError
 from helpers.predictor import Predictor
 
-# The largest count of bench/bench_predict.py's grid under 10 s per explanation on 2 CPU cores
-# (AMD EPYC, avx512_bf16, 2026-12-02); the timings and agreement figures: docs/results.md.
+# The largest count of bench/bench_predict.py's grid under 10 s per explanation (docs/results.md).
 DEFAULT_NUM_SAMPLES = 550
 WORD = re.compile(r"\w+")  # LIME's words: what its split_expression r"\W+" leaves
 METHODS = ("integrated_gradients", "gradient_x_input")
+COMPLETENESS_TOLERANCE = 0.05  # how far integrated gradients' weights may sum from the probability change
 
 
 @dataclass(repr=False)
@@ -200,10 +199,11 @@ def explain_gradients(predictor: Predictor, text: str, class_name: str | None = 
         p_base = float(_class_gradients(predictor.model, baseline, label)[1][0])
         stats.update(steps=steps, attribution_sum=float(token_weights.sum()),
                      probability_change=float(probs[label]) - p_base)
-        notes.append(f"Integrated gradients in {steps} steps: the weights sum to "
-                     f"{stats['attribution_sum']:+.3g}, the probability moved by "
-                     f"{stats['probability_change']:+.3g} from the baseline (far apart? use "
-                     "more steps).")
+        gap = abs(stats["attribution_sum"] - stats["probability_change"])
+        notes.append(f"Integrated gradients in {steps} steps: the weights sum to {stats['attribution_sum']:+.3g}, "
+                     f"the probability moved by {stats['probability_change']:+.3g} from the baseline: a gap of "
+                     f"{gap:.3g}, " + ("within" if gap <= COMPLETENESS_TOLERANCE else "over, so use more steps than")
+                     + f" the {COMPLETENESS_TOLERANCE} tolerated.")
     words = list(WORD.finditer(text[:cut]))
     totals = _sum_pieces_per_word(words, encoded["offset_mapping"], special, token_weights)
     spans = [(m.start(), m.end(), float(w)) for m, w in zip(words, totals)]
