@@ -197,7 +197,7 @@ def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_
     700.0
     """
     from helpers.backend import tf, transformers
-    from helpers.precision import cpu_flags
+    from helpers.precision import cpu_count, cpu_flags
 
     seconds = {**seconds, "total": round(sum(v for k, v in seconds.items() if k != "total"), 1)}
     return {
@@ -213,18 +213,12 @@ def build_record(settings: RunSettings, *, evaluate_on: str, accuracy: float, n_
         "precision": {"policy": precision.policy, "reason": precision.reason} if precision else None,
         "settings": dataclasses.asdict(settings),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, "
+        "machine": f"{platform.machine()}, {cpu_count()} CPU cores, "
                    f"{'GPU' if tf.config.list_physical_devices('GPU') else 'no GPU'}",
         "cpu_flags": sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_int8"}),
         "versions": {"tensorflow": tf.__version__, "transformers": transformers.__version__,
                      "helpers": helpers.__version__},
     }
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def save_record(record: dict, key: str, path: str | Path | None = None) -> Path:

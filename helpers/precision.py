@@ -76,6 +76,15 @@ def cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> set[str]:
 
 
 @functools.cache
+def cpu_count() -> int:
+    """The CPU cores this process may run on. Not in a notebook.
+
+    >>> cpu_count() >= 1
+    True
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def cpu_summary(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     """This machine's CPU as figures are labelled with: cores, model and its bfloat16 flags.
     Not in a notebook.
@@ -89,9 +98,8 @@ def cpu_summary(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
         text = ""
     model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
                  "an unknown CPU")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     flags = sorted(cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"})
-    return f"{cores} cores of {model} with {' '.join(flags) or 'no bfloat16 instructions'}"
+    return f"{cpu_count()} cores of {model} with {' '.join(flags) or 'no bfloat16 instructions'}"
 
 
 def bf16_matmul_speedup(n: int = 1024, repeats: int = 5) -> float:
