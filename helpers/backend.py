@@ -76,6 +76,7 @@ from transformers.modeling_tf_utils import (  # noqa: E402
     unpack_inputs,
 )
 from transformers.models.bert.modeling_tf_bert import TFBertMainLayer, TFBertPreTrainedModel  # noqa: E402
+from transformers.models.mpnet.modeling_tf_mpnet import TFMPNetMainLayer, TFMPNetPreTrainedModel  # noqa: E402
 
 # transformers 4.57 warns on every TF model that TF support ends in v5. We pin <5 on
 # purpose (README: "The pinned stack"), so the warning only adds noise for learners.
@@ -101,4 +102,6 @@ __all__ = [
     "unpack_inputs",
     "TFBertMainLayer",
     "TFBertPreTrainedModel",
+    "TFMPNetMainLayer",
+    "TFMPNetPreTrainedModel",
 ]
