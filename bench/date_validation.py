@@ -10,6 +10,7 @@ posting time) and scores the latest 20%, with the recipe of ``helpers.full_run``
     .venv/bin/python bench/date_validation.py --bucket no
     .venv/bin/python bench/date_validation.py --lr-max 3e-5       # a fixed rate instead of the finder's
     .venv/bin/python bench/date_validation.py --tail 64 --pooling mean
+    .venv/bin/python bench/date_validation.py --model mpnet-base    # its own recipe (helpers.run.MODEL_RECIPES)
 
 Each run is appended to ``bench/results.json`` under ``date_validation``. The test set is
 never touched here.
@@ -31,7 +32,7 @@ import helpers  # noqa: E402,F401  (Keras 2 before TensorFlow loads)
 from helpers._archive import cache_folder  # noqa: E402
 from helpers.data import LabeledTexts, load_newsgroups  # noqa: E402
 from helpers._files import update_json  # noqa: E402
-from helpers.full_run import REFERENCE_RECORDS, RunSettings, _yes_no, full_run  # noqa: E402
+from helpers.full_run import REFERENCE_RECORDS, RunSettings, _lr_or_auto, _yes_no, full_run  # noqa: E402
 from helpers.paths import project_dir  # noqa: E402
 
 
@@ -60,12 +61,14 @@ def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTe
 
 
 def main() -> None:
-    defaults = RunSettings()
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("--model")
+    defaults = RunSettings.for_model(chosen.parse_known_args()[0].model)  # its recipe, then the flags
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=defaults.model, help="a registry name, e.g. mpnet-base (make setup-large)")
     parser.add_argument("--maxlen", type=int, default=defaults.maxlen)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--lr-max", type=float, default=defaults.lr_max)
+    parser.add_argument("--lr-max", type=_lr_or_auto, default=defaults.lr_max, help="a rate, or auto: the finder's")
     parser.add_argument("--lr-suggestion", default=defaults.lr_suggestion)
     parser.add_argument("--bucket", type=_yes_no, default=defaults.bucket)
     parser.add_argument("--seed", type=int, default=defaults.seed)

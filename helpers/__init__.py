@@ -46,7 +46,8 @@ bars), ``helpers._memory`` (out-of-memory hints), ``helpers._offline`` (``HF_HUB
 download timeouts), ``helpers._weights`` (the embedded model's package, the hub cache),
 ``helpers._scrub`` (notebook outputs as a reader sees them), ``helpers._large_model``
 (``make setup-large``: the large model's parts, joined and verified), ``helpers._readme``
-(``make docs``: the generated tables of the README and docs/).
+(``make docs``: the generated tables of the README and docs/), ``helpers._exercises`` (the
+notebooks' "Try this" blocks run, their outputs written to docs/exercises.md).
 """
 
 import os as _os

@@ -34,14 +34,6 @@ _STAMP = re.compile(r"\*\*Measured time\*\*.*?(?:machine that stored these outpu
                     r"[^;]*run\):\s*(?P<times>.*?)\.\s*$", re.MULTILINE)
 
 
-def records() -> dict:
-    """The committed reference records (``bench/results.json``)."""
-    from helpers.full_run import REFERENCE_RECORDS
-
-    path = project_dir() / REFERENCE_RECORDS
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def run_modes_table() -> str:
     """What each run mode changes, from ``helpers.run.MODES`` (the table notebooks show at the top)."""
     from helpers.run import MODES
@@ -91,37 +83,19 @@ def notebooks_table() -> str:
     return "\n".join(rows) + "\n\nMeasured on " + "; and on ".join(machines) + "."
 
 
-def _lr(record: dict) -> str:
-    settings = record.get("settings", {})
-    source = record.get("lr_source") or ("set by hand" if settings.get("lr_max") else
-                                         f"LR finder: {settings.get('lr_suggestion') or 'its default'}")
-    return f"{record['lr_max']:.1e} ({source.replace('the LR finder', 'finder')})"
-
-
-def _precision(record: dict) -> str:
-    return (record.get("precision") or {}).get("policy", "float32")
-
-
 def test_records_table() -> str:
-    """Every committed run scored on the test set, oldest first."""
-    runs = sorted(((k, v) for k, v in records().items() if isinstance(v, dict) and v.get("evaluate_on") == "test"),
-                  key=lambda kv: kv[1].get("date", ""))
-    rows = ["| record | model | epochs | maxlen | learning rate | precision | seed | test accuracy | mistakes | "
-            "minutes | CPU flags | date |", "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
-    for key, r in runs:
-        s = r["settings"]
-        wrong = round(r["n_eval"] * (1 - r["accuracy"]))
-        rows.append(f"| `{key}` | {s['model']} | {s['epochs']} | {s['maxlen']} | {_lr(r)} | {_precision(r)} | "
-                    f"{s['seed']} | {r['accuracy']:.2%} | {wrong} of {r['n_eval']:,} | "
-                    f"{r['seconds']['total'] / 60:.1f} | {_flags(r)} | {r['date'][:10]} |")
+    """Every committed run scored on the test set, oldest first (``helpers.standing.recorded_runs``)."""
+    from helpers.standing import recorded_runs
+
+    rows = ["| record | model | pooling | epochs | maxlen | learning rate | precision | seed | test accuracy | "
+            "mistakes | minutes | CPU flags | date |",
+            "| --- | --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for r in recorded_runs().to_dict("records"):
+        rows.append(f"| `{r['record']}` | {r['model']} | {r['pooling']} | {r['epochs']} | {r['maxlen']} | "
+                    f"{r['learning rate']} ({r['rate from']}) | {r['precision']} | {r['seed']} | "
+                    f"{r['test accuracy']:.2%} | {r['mistakes']} of {r['n']:,} | {r['minutes']} | "
+                    f"{r['CPU flags']} | {r['date']} |")
     return "\n".join(rows)
-
-
-def _flags(record: dict) -> str:
-    """The record's bfloat16-related CPU flags (older records kept none)."""
-    if "cpu_flags" not in record:
-        return "not recorded"
-    return " ".join(f for f in record["cpu_flags"] if "bf16" in f or "amx" in f) or "no bf16"
 
 
 def changes(settings: dict) -> str:
@@ -142,15 +116,18 @@ def changes(settings: dict) -> str:
 
 def variants_table(all_runs: bool = False) -> str:
     """Every run on the date-ordered validation split (``bench/date_validation.py``), in order."""
-    runs = records().get("date_validation", [])
+    from helpers.standing import describe_run, reference_records
+
+    runs = reference_records().get("date_validation", [])
     if not all_runs:  # the runs since the finder chose the rate and CPU flags were recorded
         runs = [r for r in runs if "lr_max" in r and "cpu_flags" in r]
     rows = ["| change from today's defaults | seed | learning rate | precision | validation accuracy | "
             "seconds (train / all) | CPU flags | date |", "| --- | ---: | --- | --- | ---: | --- | --- | --- |"]
-    for r in runs:
-        seconds = f"{r['seconds'].get('train', 0):,.0f} / {r['seconds'].get('total', 0):,.0f}"
-        rows.append(f"| {changes(r['settings'])} | {r['settings']['seed']} | {_lr(r)} | {_precision(r)} | "
-                    f"{r['accuracy']:.2%} | {seconds} | {_flags(r)} | {r['date'][:10]} |")
+    for record in runs:
+        r = describe_run(record)
+        seconds = f"{record['seconds'].get('train', 0):,.0f} / {record['seconds'].get('total', 0):,.0f}"
+        rows.append(f"| {changes(record['settings'])} | {r['seed']} | {r['learning rate']} ({r['rate from']}) | "
+                    f"{r['precision']} | {r['accuracy']:.2%} | {seconds} | {r['CPU flags']} | {r['date']} |")
     return "\n".join(rows)
 
 

@@ -252,13 +252,21 @@ def chosen_model(mode: RunMode) -> Choice:
 
 
 def chosen_settings(mode: RunMode):
-    """The mode's training settings with the reader's model choice applied.
+    """The mode's training settings with the reader's model choice applied, and that model's
+    own recipe (``helpers.run.MODEL_RECIPES``: its pooling, its rate; in full mode its epochs
+    too, while the quick and smoke modes keep their own sizes).
     Taught in notebooks/03_lr_finder.ipynb and notebooks/04_one_cycle_training.ipynb.
 
     >>> chosen_settings(get_mode("smoke")).maxlen
     32
     """
-    return dataclasses.replace(mode.settings, model=chosen_model(mode).value)
+    from helpers.run import MODEL_RECIPES
+
+    model = chosen_model(mode).value
+    recipe = MODEL_RECIPES.get(model, {})
+    if mode.name != "full":
+        recipe = {k: v for k, v in recipe.items() if k not in ("maxlen", "epochs", "batch_size")}
+    return dataclasses.replace(mode.settings, model=model, **recipe)
 
 
 def chosen_lr(mode: RunMode, finder, settings) -> Choice:

@@ -85,6 +85,10 @@ transformers.logging.set_verbosity_error()
 # tf_keras warns when a model reuses one unseeded initializer for several weights, which
 # every transformers model does; the weights are then overwritten by pretrained ones anyway.
 warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
+# Every TF model of transformers carries a text-generation mixin whose `seed_generator` property
+# warns that it is deprecated; Keras reads every attribute of a model when it tracks or restores
+# weights (checkpoints, early stopping), which trips it. Classifiers never generate text.
+warnings.filterwarnings("ignore", message="`seed_generator` is deprecated")
 
 __all__ = [
     "tf",

@@ -60,7 +60,7 @@ class Explanation:
         """Each word's weight, a repeated word's weights summed (what ``top_words`` ranks)."""
         total: Counter = Counter()
         for word, weight in self.weights:
-            total[word] += weight
+            total[str(word)] += float(weight)  # plain str and float, not numpy scalars, when printed
         return total
 
     def top_words(self, k: int = 10) -> list[str]:

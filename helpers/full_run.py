@@ -253,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: ``python -m helpers.full_run --help``.
     Not in a notebook.
     """
-    defaults = RunSettings()
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("--model")
+    defaults = RunSettings.for_model(chosen.parse_known_args(argv)[0].model)  # its recipe, then the flags
     parser = argparse.ArgumentParser(prog="python -m helpers.full_run", description=__doc__.split("\n")[0])
     parser.add_argument("--evaluate-on", choices=["val", "test"], default="test")
     parser.add_argument("--limit", type=int, default=None, help="smoke run on the first N texts")
@@ -265,14 +267,15 @@ def main(argv: list[str] | None = None) -> None:
                              f"{REFERENCE_RECORDS} to update the project's reference record)")
     parser.add_argument("--predictor-dir", default=PREDICTOR_DIR,
                         help="where a test run saves its predictor (default: artifacts/predictor)")
-    for field in dataclasses.fields(RunSettings):
+    for field in dataclasses.fields(RunSettings):  # each default: the recipe of the --model asked for
         value = getattr(defaults, field.name)
+        flag, told = f"--{field.name.replace('_', '-')}", f"default: {value}"
         if isinstance(value, tuple):
-            parser.add_argument(f"--{field.name.replace('_', '-')}", nargs="*", default=value)
+            parser.add_argument(flag, nargs="*", default=value, help=told)
         else:
             kind = (_lr_or_auto if field.name == "lr_max" else _yes_no if isinstance(value, bool)
                     else int if field.name == "lr_find_steps" else str if value is None else type(value))
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=value)
+            parser.add_argument(flag, type=kind, default=value, help=told)
     args = parser.parse_args(argv)
     settings = RunSettings(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v)
                               for f in dataclasses.fields(RunSettings)})

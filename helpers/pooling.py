@@ -117,6 +117,7 @@ class TFMPNetMeanPooledClassifier(_MeanPooledHead, TFMPNetPreTrainedModel, TFSeq
     def __init__(self, config, *inputs, **kwargs):
         super().__init__(config, *inputs, **kwargs)
         self.mpnet = TFMPNetMainLayer(config, name="mpnet")
+        self.mpnet.pooler.trainable = False  # MPNet always builds its pooler; the mean replaces it
         self._add_head(config)
 
     @unpack_inputs

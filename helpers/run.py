@@ -68,6 +68,28 @@ class RunSettings:
     # "auto": bfloat16 where this machine multiplies it fast, else float32 (helpers.precision).
     precision: str = "auto"
 
+    @classmethod
+    def for_model(cls, model: str | None = None, **changes) -> RunSettings:
+        """The recipe for ``model`` (default: the default model): these defaults, then what
+        ``MODEL_RECIPES`` chose for that model, then ``changes``. Not in a notebook.
+
+        >>> RunSettings.for_model("minilm-l6") == RunSettings()
+        True
+        >>> RunSettings.for_model("mpnet-base").pooling
+        'mean'
+        """
+        model = model or cls().model
+        return dataclasses.replace(cls(), model=model, **{**MODEL_RECIPES.get(model, {}), **changes})
+
+
+# Where a model's own validation runs chose differently from the defaults above (the same
+# date-ordered split, bench/date_validation.py; docs/results.md, "The large model"). The
+# large model diverged at the finder's steepest rate; it reads the mean of its token
+# vectors, as it was trained to, at a fixed lower rate, for fewer epochs (each costs more).
+MODEL_RECIPES: dict[str, dict[str, object]] = {
+    "mpnet-base": {"pooling": "mean", "lr_max": 3e-5, "epochs": 3},
+}
+
 
 @contextmanager
 def phase(seconds: dict[str, float], name: str) -> Iterator[None]:

@@ -102,6 +102,47 @@ def setups(run: dict) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=["this run", "the tutorial"])
 
 
+def reference_records() -> dict:
+    """The project's committed records (``bench/results.json``): every run it reports.
+    Not in a notebook."""
+    import json
+
+    from helpers.full_run import REFERENCE_RECORDS
+    from helpers.paths import project_dir
+
+    path = project_dir() / REFERENCE_RECORDS
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+RUN_COLUMNS = ["model", "pooling", "epochs", "maxlen", "rate from", "learning rate", "precision", "seed",
+               "accuracy", "mistakes", "n", "minutes", "CPU flags", "date"]
+
+
+def describe_run(record: dict) -> dict:
+    """One run's record as one table row: the recipe, where its rate came from, the result,
+    the time and the CPU. The one place a record becomes a row (notebook 04, README, docs).
+    Not in a notebook.
+
+    >>> row = describe_run({"settings": {"model": "minilm-l6", "epochs": 5, "maxlen": 256, "seed": 42,
+    ...     "lr_max": None}, "lr_max": 3.2e-4, "accuracy": 0.95, "n_eval": 1502, "date": "2026-12-08T01:00",
+    ...     "seconds": {"total": 600}, "cpu_flags": ["avx512_bf16"]})
+    >>> row["learning rate"], row["rate from"], row["mistakes"], row["CPU flags"]
+    ('3.2e-04', 'finder', 75, 'avx512_bf16')
+    """
+    s = record["settings"]
+    by_hand = s.get("lr_max") is not None
+    source = "set" if by_hand else "finder" + (f": {s['lr_suggestion']}" if s.get("lr_suggestion") else "")
+    flags = record.get("cpu_flags")
+    return {"model": s["model"], "pooling": s.get("pooling", "cls"), "epochs": s["epochs"], "maxlen": s["maxlen"],
+            "rate from": source, "learning rate": f"{record['lr_max']:.1e}",
+            "precision": (record.get("precision") or {}).get("policy", "float32"), "seed": s["seed"],
+            "accuracy": record["accuracy"], "mistakes": round(record["n_eval"] * (1 - record["accuracy"])),
+            "n": record["n_eval"], "minutes": round(record["seconds"]["total"] / 60, 1),
+            "CPU flags": "not recorded" if flags is None
+            else " ".join(f for f in flags if "bf16" in f or "amx" in f) or "no bf16",
+            "date": record["date"][:10]}
+
+
 def recorded_runs() -> pd.DataFrame:
     """Every run of this project scored on the test set, from the committed records
     (``bench/results.json``), oldest first: the recipe, the seed, the accuracy.
@@ -110,37 +151,31 @@ def recorded_runs() -> pd.DataFrame:
     >>> {"model", "seed", "test accuracy"} <= set(recorded_runs().columns)
     True
     """
-    from helpers._readme import records
-
-    rows = []
-    for key, r in records().items():
-        if not (isinstance(r, dict) and r.get("evaluate_on") == "test"):
-            continue
-        s = r["settings"]
-        by_finder = s.get("lr_max") is None
-        rows.append({"record": key, "model": s["model"], "epochs": s["epochs"], "maxlen": s["maxlen"],
-                     "learning rate": "finder" if by_finder else f"{s['lr_max']:.1e}",
-                     "precision": (r.get("precision") or {}).get("policy", "float32"), "seed": s["seed"],
-                     "test accuracy": r["accuracy"], "date": r["date"][:10]})
-    columns = ["record", "model", "epochs", "maxlen", "learning rate", "precision", "seed", "test accuracy", "date"]
-    return pd.DataFrame(rows, columns=columns).sort_values("date", kind="stable").reset_index(drop=True)
+    rows = [{"record": key, **describe_run(r)} for key, r in reference_records().items()
+            if isinstance(r, dict) and r.get("evaluate_on") == "test"]
+    runs = pd.DataFrame(rows, columns=["record", *RUN_COLUMNS])
+    return (runs.rename(columns={"accuracy": "test accuracy"}).sort_values("date", kind="stable")
+            .reset_index(drop=True))
 
 
 def seed_spread(runs: pd.DataFrame) -> pd.DataFrame:
     """For each recipe run with more than one seed: the seeds, the lowest and highest accuracy.
-    Taught in notebooks/04_one_cycle_training.ipynb.
+    A recipe is everything but the seed; a rate the finder chose counts as one choice, however
+    it came out. Taught in notebooks/04_one_cycle_training.ipynb.
 
-    >>> runs = pd.DataFrame({"model": ["m"] * 3, "epochs": [5, 5, 4], "maxlen": [256] * 3,
-    ...     "learning rate": ["finder"] * 3, "precision": ["float32"] * 3, "seed": [42, 7, 42],
-    ...     "test accuracy": [0.95, 0.9467, 0.93]})
+    >>> runs = pd.DataFrame({"model": ["m"] * 3, "pooling": ["cls"] * 3, "epochs": [5, 5, 4],
+    ...     "maxlen": [256] * 3, "rate from": ["finder"] * 3, "learning rate": ["3.2e-04", "3.0e-04", "3.2e-04"],
+    ...     "precision": ["float32"] * 3, "seed": [42, 7, 42], "test accuracy": [0.95, 0.9467, 0.93]})
     >>> seed_spread(runs)[["seeds", "spread"]].values.tolist()
     [['42, 7', 0.0033]]
     """
-    recipe = ["model", "epochs", "maxlen", "learning rate", "precision"]
+    recipe = ["model", "pooling", "epochs", "maxlen", "rate", "precision"]
+    runs = runs.assign(rate=runs["learning rate"].where(runs["rate from"] == "set", runs["rate from"]))
     rows = []
     for key, group in runs.groupby(recipe, sort=False):
         if group["seed"].nunique() > 1:
             acc = group["test accuracy"]
             rows.append({**dict(zip(recipe, key)), "seeds": ", ".join(map(str, group["seed"])),
-                         "lowest": acc.min(), "highest": acc.max(), "spread": round(acc.max() - acc.min(), 4)})
-    return pd.DataFrame(rows, columns=[*recipe, "seeds", "lowest", "highest", "spread"])
+                         "mean": round(acc.mean(), 4), "lowest": acc.min(), "highest": acc.max(),
+                         "spread": round(acc.max() - acc.min(), 4)})
+    return pd.DataFrame(rows, columns=[*recipe, "seeds", "mean", "lowest", "highest", "spread"])

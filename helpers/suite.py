@@ -38,8 +38,9 @@ def notebook_paths() -> list[Path]:
     return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> float:
+def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600, then: tuple[str, ...] = ()) -> float:
     """Execute one notebook in a fresh kernel with ``NOTEBOOK_MODE=mode``; returns seconds.
+    ``then``: code run as extra cells after the notebook's own (its "Try this" blocks, say).
 
     The kernel's own console (start-up notices, TensorFlow's native log lines) goes to
     ``out_dir/NAME.kernel.log``, not to the terminal; what the cells print is in the notebook.
@@ -51,6 +52,7 @@ def run_notebook(path: Path, mode: str, out_dir: Path, timeout: int = 3600) -> f
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in then]
     saved = {key: os.environ.get(key) for key in ("NOTEBOOK_MODE", *KERNEL_ENV)}
     os.environ.update({"NOTEBOOK_MODE": mode, **KERNEL_ENV})  # the kernel inherits them
     out_dir.mkdir(parents=True, exist_ok=True)

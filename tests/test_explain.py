@@ -38,6 +38,7 @@ def test_explain_the_predicted_class_by_default(predictor):
     assert {w for w, _ in exp.weights} == set(words(SHORT))
     assert [abs(w) for _, w in exp.weights] == sorted((abs(w) for _, w in exp.weights), reverse=True)
     assert any("sampling noise" in note and "seed=" in note for note in exp.notes)
+    assert {type(w) for w in exp.top_words()} == {str}  # printed as words, not np.str_('...')
 
 
 def test_explain_another_class(predictor):

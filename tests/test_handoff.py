@@ -102,3 +102,17 @@ def test_moving_the_widgets_saves_the_choice(mode):
     models = model_picker(registry, on_change=lambda name: save_choice(mode, "model", name, made_in="02"))
     models.widget.children[0].children[0].value = "big"
     assert chosen_model(mode).value == "big"
+
+
+@pytest.mark.parametrize("name", ["full", "quick"])
+def test_a_model_with_its_own_recipe_brings_it_and_the_mode_keeps_its_sizes(name, tmp_path, monkeypatch):
+    from helpers.run import MODEL_RECIPES
+
+    monkeypatch.setenv("NOTEBOOK_ARTIFACTS", str(tmp_path))
+    monkeypatch.delenv("NOTEBOOK_MODE", raising=False)
+    mode = get_mode(name)
+    save_choice(mode, "model", "mpnet-base", made_in="02_model_selection.ipynb")
+    settings, recipe = chosen_settings(mode), MODEL_RECIPES["mpnet-base"]
+    assert (settings.pooling, settings.lr_max) == (recipe["pooling"], recipe["lr_max"])
+    assert settings.epochs == (recipe["epochs"] if name == "full" else mode.settings.epochs)
+    assert settings.maxlen == mode.settings.maxlen

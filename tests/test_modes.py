@@ -11,7 +11,7 @@ from helpers.artifacts import (artifacts_dir, ensure_predictor, load_lr_find, no
                                save_lr_find, shown)
 from helpers.data import LabeledTexts
 from helpers.data import subset
-from helpers.run import MODES, get_mode, with_settings
+from helpers.run import MODEL_RECIPES, MODES, RunSettings, get_mode, with_settings
 
 
 @pytest.fixture
@@ -126,3 +126,18 @@ def test_ensure_predictor_trains_when_missing_then_loads(artifacts, capsys):
     assert "Loaded the predictor" in capsys.readouterr().out
     text = ["The doctor prescribed antibiotics."]
     np.testing.assert_allclose(first.predict_proba(text), again.predict_proba(text), atol=1e-5)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], dict(model="minilm-l6", pooling="cls", lr_max=None, epochs=RunSettings().epochs)),
+    (["--model", "mpnet-base"], dict(model="mpnet-base", **MODEL_RECIPES["mpnet-base"])),
+    (["--model", "mpnet-base", "--epochs", "2", "--lr-max", "auto"],
+     dict(model="mpnet-base", pooling="mean", epochs=2, lr_max=None)),
+])
+def test_the_command_line_runs_the_recipe_of_the_model_asked_for(monkeypatch, argv, expected):
+    import helpers.full_run
+
+    seen = {}
+    monkeypatch.setattr(helpers.full_run, "full_run", lambda settings, **kw: seen.setdefault("s", settings) and {})
+    helpers.full_run.main([*argv, "--evaluate-on", "val"])
+    assert {key: getattr(seen["s"], key) for key in expected} == expected

@@ -89,3 +89,8 @@ def test_the_large_model_loads_into_the_mean_pooled_head_unchanged():
                                   file["embeddings.word_embeddings.weight"])
     np.testing.assert_array_equal(ours["mpnet/encoder/layer_._11/output/dense/kernel:0"],
                                   file["encoder.layer.11.output.dense.weight"].T)
+
+
+def test_a_mean_pooled_mpnet_trains_no_unused_pooler(encoder):
+    model = build_from_config(tiny_config(model_type="mpnet", pooling="mean"), seed=3)
+    assert model.trainable_weights and not [w.name for w in model.trainable_weights if "pooler" in w.name]

@@ -141,8 +141,8 @@ def test_length_stats_and_plot(encoder):
     lengths = encoder.token_lengths(_texts(LENGTHS))
     stats = length_stats(lengths, maxlen=40)
     assert stats["texts"] == len(LENGTHS)
-    assert stats["truncated"] == pytest.approx(np.mean(lengths > 40))
-    assert stats["p50"] == np.median(lengths)
+    assert stats["truncated"] == pytest.approx(np.mean(lengths > 40), abs=5e-4)
+    assert stats["p50"] == round(np.median(lengths)) and isinstance(stats["p50"], int)
     ax = plot_lengths(lengths, maxlen=40)
     assert "maxlen=40" in ax.get_legend().get_texts()[0].get_text()
 
