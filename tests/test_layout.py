@@ -158,3 +158,14 @@ def test_bench_scripts_import_names_that_exist(script):
     missing = [f"{module}.{name}" for module, name in _names_imported_from_helpers(script)
                if not exists(module, name)]
     assert not missing, f"{script.name} imports names helpers no longer has: {missing}"
+
+
+def test_the_repository_tracks_no_symbolic_links():
+    import subprocess
+
+    root = PACKAGE.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    listing = subprocess.run(["git", "ls-files", "-s"], cwd=root, capture_output=True, text=True, check=True).stdout
+    links = [line.split("\t", 1)[1] for line in listing.splitlines() if line.startswith("120000 ")]
+    assert not links, f"tracked symbolic links (they point at one machine's files): {links}"
