@@ -175,7 +175,9 @@ def _unpack(archive: Path, cache: Path) -> Path:
         try:
             with tarfile.open(archive, "r:*") as tar:
                 _check_members(tar, tmp, archive)
-                tar.extractall(tmp, filter="data")
+                # The "data" filter (Python 3.11.4 and later; Debian 12 has 3.11.2) refuses what
+                # _check_members already refused, and more: use it where Python has it.
+                tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
                 files = [m for m in tar.getmembers() if m.isfile()]
                 expected = {"files": len(files), "bytes": sum(m.size for m in files)}
         except (tarfile.TarError, EOFError, zlib.error) as e:  # truncated or corrupted download

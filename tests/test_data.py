@@ -362,6 +362,36 @@ def test_half_finished_unpack_is_redone(tmp_path, capsys):
     assert not list((tmp_path / "c").glob("*.partial-*"))
 
 
+@pytest.mark.parametrize("kind", ["dotdot", None])
+def test_a_python_without_tar_filters_unpacks_and_refuses_the_same(tmp_path, monkeypatch, kind):
+    """Python before 3.11.4 (Debian 12's 3.11.2) has no ``tarfile.data_filter`` and no ``filter=``."""
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    extractall = tarfile.TarFile.extractall
+
+    def old_extractall(self, path=".", members=None, *, numeric_owner=False, **filter_too_new):
+        if filter_too_new:
+            raise TypeError("TarFile.extractall() got an unexpected keyword argument 'filter'")
+        return extractall(self, path, members, numeric_owner=numeric_owner)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+    archive = tiny_newsgroups(tmp_path / "tiny.tar.gz")
+    if kind:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar]
+        with tarfile.open(archive, "w:gz") as tar:
+            for member, content in members:
+                tar.addfile(member, io.BytesIO(content) if content is not None else None)
+            info = tarfile.TarInfo("../evil.txt")
+            info.size = 5
+            tar.addfile(info, io.BytesIO(b"pwned"))
+        with pytest.raises(ValueError, match="unsafe member '../evil.txt'"):
+            load_newsgroups(["sci.med", "alt.atheism"], archive=archive, cache_dir=tmp_path / "c")
+        assert not (tmp_path / "evil.txt").exists()
+    else:
+        _, test = load_newsgroups(["sci.med", "alt.atheism"], archive=archive, cache_dir=tmp_path / "c")
+        assert len(test) == 6
+
+
 def test_archive_without_the_splits_is_refused(tmp_path):
     archive = make_tar(tmp_path / "other.tar.gz", {"notes/readme.txt": "hello"})
     with pytest.raises(ValueError, match="does not hold 20news-bydate-train"):
