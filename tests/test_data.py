@@ -116,7 +116,7 @@ def make_tar(path: Path, members: dict[str, str | None]) -> Path:
         for name, text in members.items():
             info = tarfile.TarInfo(name)
             if text is None:
-                info.type = tarfile.DIRTYPE
+                info.type, info.mode = tarfile.DIRTYPE, 0o755  # TarInfo's default, 0o644, locks a user out
                 tar.addfile(info)
             else:
                 raw = text.encode("latin-1")
