@@ -86,8 +86,9 @@ transformers.logging.set_verbosity_error()
 # every transformers model does; the weights are then overwritten by pretrained ones anyway.
 warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
 # Every TF model of transformers carries a text-generation mixin whose `seed_generator` property
-# warns that it is deprecated; Keras reads every attribute of a model when it tracks or restores
-# weights (checkpoints, early stopping), which trips it. Classifiers never generate text.
+# warns, when read, that it is deprecated. Something in Keras reads it (seen on stderr while a
+# checkpointed run with early stopping trained, notebook 04's first exercise in quick mode);
+# a classifier never generates text, so the warning only alarms a learner.
 warnings.filterwarnings("ignore", message="`seed_generator` is deprecated")
 
 __all__ = [
