@@ -52,3 +52,10 @@ def test_try_this_runs_after_the_notebook(path, tmp_path):
         run_notebook(path, "smoke", tmp_path, timeout=900, then=tuple(blocks))
     except CellExecutionError as err:
         pytest.fail(f"{path.name} or one of its exercises failed:\n{str(err)[-2000:]}")
+
+
+def test_no_written_down_exercise_failed_or_wrote_to_stderr():
+    from helpers.paths import project_dir
+
+    text = (project_dir() / DOC).read_text()
+    assert "[error]" not in text and "[on stderr]" not in text, f"{DOC}: an exercise failed or warned; fix and re-run"
