@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from helpers.data import LabeledTexts, load_newsgroups  # noqa: E402
 from helpers._files import update_json  # noqa: E402
 from helpers.full_run import REFERENCE_RECORDS, RunSettings, _lr_or_auto, _yes_no, full_run  # noqa: E402
 from helpers.paths import project_dir  # noqa: E402
+from helpers.standing import reference_records  # noqa: E402
 
 
 def split_by_date(train: LabeledTexts, val_size: float = 0.2) -> tuple[LabeledTexts, LabeledTexts]:
@@ -88,8 +88,7 @@ def main() -> None:
                       probabilities_to=args.save_probabilities)
     record["evaluate_on"] = "latest 20% of train (by date)"
     path = project_dir() / REFERENCE_RECORDS
-    runs = json.loads(path.read_text()).get("date_validation", []) if path.is_file() else []
-    update_json(path, "date_validation", [*runs, record])
+    update_json(path, "date_validation", [*reference_records().get("date_validation", []), record])
     print(f"validation accuracy {record['accuracy']:.2%}; appended to {path} (date_validation)")
 
 
